@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# kvmfork: build kvmfork.ko out of tree with kbuild, check it, test it.
+#
+#   make            build kvmfork.ko (W=1) against KDIR
+#   make check      sparse (C=2) over every file; fails on any warning
+#   make test       install deps, build, check, run every test in the test VM
+#   make demo       install deps, build, show kvmfork working in the test VM
+#   make deps       install the Debian packages the above need (root)
+#
+# KDIR defaults to the headers of the newest Debian kernel installed in
+# /boot, the one the test VM boots.
+
+SHELL := /bin/bash
+
+KVER ?= $(shell ls /boot/vmlinuz-*-amd64 2>/dev/null | sed 's|^/boot/vmlinuz-||' | sort -V | tail -n 1)
+KDIR ?= /lib/modules/$(KVER)/build
+
+SELFTESTS := tools/testing/selftests/kvm
+VM := tools/testing/vm/kvmf-vm
+BUILD_LOG := .build.log
+
+.PHONY: all modules check deps selftests test demo clean kdir
+
+all: modules
+
+kdir:
+	@test -d "$(KDIR)" || { echo "No kernel build tree at KDIR='$(KDIR)': run 'make deps' or set KDIR=" >&2; exit 1; }
+
+# The build fails on any compiler warning at W=1, not only on errors.
+modules: kdir
+	@set -o pipefail; $(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules 2>&1 | tee $(BUILD_LOG)
+	@! grep -E 'warning:' $(BUILD_LOG) || { echo "kvmfork: the build has warnings" >&2; exit 1; }
+
+check: kdir
+	@set -o pipefail; $(MAKE) -C $(KDIR) M=$(CURDIR) W=1 C=2 CHECK=sparse modules 2>&1 | tee $(BUILD_LOG)
+	@! grep -E 'warning:|error:' $(BUILD_LOG) || { echo "kvmfork: sparse or the compiler warned" >&2; exit 1; }
+	@echo "make check: no warnings"
+
+deps:
+	@scripts/install-deps.sh
+
+selftests:
+	$(MAKE) -C $(SELFTESTS)
+	$(MAKE) -C tools/vmm
+
+test: deps
+	@$(MAKE) --no-print-directory test-run
+
+.PHONY: test-run
+test-run: modules check selftests
+	@tools/testing/run-all.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory modules selftests
+	@$(VM) -- tools/vmm/kvmf-info
+
+clean:
+	-@test -d "$(KDIR)" && $(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C $(SELFTESTS) clean
+	$(MAKE) -C tools/vmm clean
+	rm -f $(BUILD_LOG)

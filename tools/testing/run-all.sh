@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Everything `make test` runs after building: each stage boots the test VM
+# (tools/testing/vm/kvmf-vm) one or more times.  Every stage ends with a
+# line "N passed, N failed[, N skipped]"; this script adds them up, prints
+# how long each stage took, and ends with the same kind of line.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+vm=tools/testing/vm/kvmf-vm
+selftests=tools/testing/selftests/kvm/run_tests.sh
+load_test=tools/testing/module/load_test.sh
+
+total_passed=0 total_failed=0 total_skipped=0
+timings=()
+
+# stage NAME COMMAND...: runs one stage and adds its counts to the totals.
+stage() {
+	local name=$1 log start status counts p f s
+	shift
+	echo "=== $name"
+	log=$(mktemp)
+	start=$(date +%s)
+	"$@" 2>&1 | tee "$log"
+	status=${PIPESTATUS[0]}
+	timings+=("$(printf '%-44s %4ss' "$name" $(($(date +%s) - start)))")
+	counts=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	rm -f "$log"
+	p=$(sed -nE 's/^([0-9]+) passed.*/\1/p' <<<"$counts")
+	f=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$counts")
+	s=$(sed -nE 's/.* ([0-9]+) skipped.*/\1/p' <<<"$counts")
+	p=${p:-0} f=${f:-0} s=${s:-0}
+	if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "# $name: exit status $status with no failure counted: counting one"
+		f=1
+	fi
+	total_passed=$((total_passed + p))
+	total_failed=$((total_failed + f))
+	total_skipped=$((total_skipped + s))
+}
+
+stage "test VM runner self-test" tools/testing/vm/selftest.sh
+
+stage "module load/unload (cpu max)" $vm --no-module --cpu max -- $load_test
+stage "module refused: no NPT (cpu qemu64)" $vm --no-module --cpu qemu64 -- \
+	$load_test --refused "no nested paging"
+stage "module refused: no SVM (cpu max,svm=off)" $vm --no-module --cpu max,svm=off -- \
+	$load_test --refused "has no SVM"
+
+# The vendor x implementation matrix: every selftest on AMD and Hygon CPU
+# models, against kvmfork and against Debian's kvm_amd as the reference.
+for cpu in max Dhyana; do
+	stage "selftests: kvmfork, cpu $cpu" $vm --cpu "$cpu" -- $selftests
+	stage "selftests: stock kvm_amd, cpu $cpu" $vm --stock --cpu "$cpu" -- $selftests
+done
+
+echo "=== stage timings"
+printf '%s\n' "${timings[@]}"
+echo "$total_passed passed, $total_failed failed, $total_skipped skipped"
+[ "$total_failed" -eq 0 ]

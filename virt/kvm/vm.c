@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VM file descriptors: KVM_CREATE_VM, the VM ioctls, and the VM's lifetime.
+ *
+ * A VM lives while anything holds a reference in vm->users: its own fd, and
+ * later each vCPU fd.  The fd's file pins the module (fops.owner), so the
+ * module cannot be unloaded while any VM exists.
+ */
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+
+#include <kvmfork/arch_ops.h>
+#include <kvmfork/ioctl.h>
+#include <kvmfork/kvmf_host.h>
+
+static void kvmf_vm_put(struct kvmf_vm *vm)
+{
+	if (!refcount_dec_and_test(&vm->users))
+		return;
+
+	kvmf_arch_ops.vm_destroy(vm);
+	mmdrop(vm->mm);
+	kfree(vm);
+}
+
+static long kvmf_vm_check_extension(void *obj, void *data, unsigned long arg)
+{
+	return kvmf_check_extension(obj, arg);
+}
+
+static const struct kvmf_ioctl kvmf_vm_ioctls[] = {
+	{ KVM_CHECK_EXTENSION, kvmf_vm_check_extension, 0 },
+};
+
+/* KVM answers unknown VM ioctls with -ENOTTY (x86's arch VM ioctl default). */
+static const struct kvmf_ioctl_table kvmf_vm_ioctl_table =
+	KVMF_IOCTL_TABLE(kvmf_vm_ioctls, -ENOTTY);
+
+static long kvmf_vm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct kvmf_vm *vm = file->private_data;
+
+	/* A VM belongs to the address space that created it, fork or not. */
+	if (vm->mm != current->mm)
+		return -EIO;
+
+	return kvmf_ioctl_dispatch(&kvmf_vm_ioctl_table, vm, &vm->lock, cmd, arg);
+}
+
+static int kvmf_vm_release(struct inode *inode, struct file *file)
+{
+	kvmf_vm_put(file->private_data);
+	return 0;
+}
+
+static const struct file_operations kvmf_vm_fops = {
+	.owner		= THIS_MODULE,
+	.unlocked_ioctl	= kvmf_vm_ioctl,
+	.release	= kvmf_vm_release,
+	.llseek		= noop_llseek,
+};
+
+int kvmf_vm_create_fd(unsigned long type)
+{
+	struct kvmf_vm *vm;
+	struct file *file;
+	int fd, r;
+
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
+	if (!vm)
+		return -ENOMEM;
+
+	refcount_set(&vm->users, 1);
+	mutex_init(&vm->lock);
+	vm->mm = current->mm;
+	mmgrab(vm->mm);
+
+	r = kvmf_arch_ops.vm_init(vm, type);
+	if (r)
+		goto err_free_vm;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		r = fd;
+		goto err_arch_destroy;
+	}
+
+	/* anon_inode_getfile() takes the module reference for the file. */
+	file = anon_inode_getfile("kvm-vm", &kvmf_vm_fops, vm, O_RDWR);
+	if (IS_ERR(file)) {
+		r = PTR_ERR(file);
+		goto err_put_fd;
+	}
+
+	/* Nothing can fail past this point: the fd becomes visible last. */
+	fd_install(fd, file);
+	return fd;
+
+err_put_fd:
+	put_unused_fd(fd);
+err_arch_destroy:
+	kvmf_arch_ops.vm_destroy(vm);
+err_free_vm:
+	mmdrop(vm->mm);
+	kfree(vm);
+	return r;
+}

@@ -7,7 +7,12 @@
 #ifndef KVMFORK_ARCH_OPS_H
 #define KVMFORK_ARCH_OPS_H
 
+#include <linux/kvm.h>
+
 struct kvmf_vm;
+struct kvmf_vcpu;
+struct kvmf_memslot;
+struct page;
 
 struct kvmf_arch_ops {
 	const char *name;
@@ -34,6 +39,32 @@ struct kvmf_arch_ops {
 	/* KVM_CREATE_VM: validate @type and set up vm->arch. */
 	int (*vm_init)(struct kvmf_vm *vm, unsigned long type);
 	void (*vm_destroy)(struct kvmf_vm *vm);
+
+	/*
+	 * A memslot was deleted or moved and no vCPU can see it any more:
+	 * drop every guest mapping of its old range.  May sleep.
+	 */
+	void (*memslot_unmap)(struct kvmf_vm *vm, const struct kvmf_memslot *old);
+
+	/* KVM_CREATE_VCPU, after the core checked the id; and VM teardown. */
+	int (*vcpu_create)(struct kvmf_vcpu *vcpu);
+	void (*vcpu_destroy)(struct kvmf_vcpu *vcpu);
+
+	/*
+	 * KVM_RUN: run until an exit to userspace (return 0, with
+	 * vcpu->run->exit_reason set) or an error (negative errno; -EINTR
+	 * with KVM_EXIT_INTR for a pending signal).
+	 */
+	int (*vcpu_run)(struct kvmf_vcpu *vcpu);
+
+	/* The arch's pages of the vCPU mmap beyond kvm_run (page 0); NULL if none. */
+	struct page *(*vcpu_mmap_page)(struct kvmf_vcpu *vcpu, unsigned long pgoff);
+
+	/* vCPU state ioctls; all called with vcpu->mutex held. */
+	int (*get_regs)(struct kvmf_vcpu *vcpu, struct kvm_regs *regs);
+	int (*set_regs)(struct kvmf_vcpu *vcpu, const struct kvm_regs *regs);
+	int (*get_sregs)(struct kvmf_vcpu *vcpu, struct kvm_sregs *sregs);
+	int (*set_sregs)(struct kvmf_vcpu *vcpu, const struct kvm_sregs *sregs);
 };
 
 /* Provided by exactly one architecture backend. */

@@ -12,11 +12,40 @@
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
+#include <linux/signal_types.h>
+
+#include <kvmfork/memslot.h>
 
 #include <kvmfork/arch.h>
 
 /* Pages of a vCPU fd's mmap: kvm_run, then the port I/O data page. */
 #define KVMF_VCPU_MMAP_PAGES	(KVM_PIO_PAGE_OFFSET + 1)
+
+/* KVM_CAP_MAX_VCPUS and KVM_CAP_MAX_VCPU_ID: x86 KVM's figures in 6.1. */
+#define KVMF_MAX_VCPUS		1024
+#define KVMF_MAX_VCPU_IDS	4096
+
+struct kvmf_vm;
+
+/*
+ * One virtual CPU, created by KVM_CREATE_VCPU.  It lives as long as its VM:
+ * the vCPU fd holds a reference on the VM, and the VM frees its vCPUs.
+ *
+ * Locking: @mutex serialises the vCPU ioctls (KVM_RUN included); everything
+ * below it is touched only with @mutex held, or by the VM's destruction when
+ * no fd is left.
+ */
+struct kvmf_vcpu {
+	struct kvmf_vm *vm;
+	u32 vcpu_id;
+	struct mutex mutex;
+	/* Shared with userspace through mmap of the vCPU fd, page 0. */
+	struct kvm_run *run;
+	/* KVM_SET_SIGNAL_MASK: blocked signals while the guest runs. */
+	bool sigmask_active;
+	sigset_t sigmask;
+	struct kvmf_arch_vcpu arch;
+};
 
 /*
  * One virtual machine, created by KVM_CREATE_VM and alive while its fd (and,
@@ -31,11 +60,22 @@ struct kvmf_vm {
 	/* The creator's address space: ioctls from any other mm get -EIO. */
 	struct mm_struct *mm;
 	struct mutex lock;
+	/* Guest memory slots; updated under @lock, read under mem.srcu. */
+	struct kvmf_vm_mem mem;
+	/* Created vCPUs, in creation order; written under @lock. */
+	struct kvmf_vcpu *vcpus[KVMF_MAX_VCPUS];
+	unsigned int nr_vcpus;
 	struct kvmf_arch_vm arch;
 };
 
 /* virt/kvm/vm.c */
 int kvmf_vm_create_fd(unsigned long type);
+void kvmf_vm_get(struct kvmf_vm *vm);
+void kvmf_vm_put(struct kvmf_vm *vm);
+
+/* virt/kvm/vcpu.c */
+long kvmf_vcpu_create_fd(struct kvmf_vm *vm, u32 id);
+void kvmf_vcpu_destroy(struct kvmf_vcpu *vcpu);
 
 /* virt/kvm/kvm_main.c: KVM_CHECK_EXTENSION; @vm is NULL on /dev/kvm. */
 long kvmf_check_extension(struct kvmf_vm *vm, long cap);

@@ -21,12 +21,23 @@ struct kvmf_cap {
 
 /* Capabilities implemented by the arch-neutral core, whatever the arch. */
 static const struct kvmf_cap kvmf_core_caps[] = {
-	{ KVM_CAP_CHECK_EXTENSION_VM, 1 },
+	{ KVM_CAP_CHECK_EXTENSION_VM,		1 },
+	{ KVM_CAP_USER_MEMORY,			1 },
+	{ KVM_CAP_DESTROY_MEMORY_REGION_WORKS,	1 },
+	{ KVM_CAP_JOIN_MEMORY_REGIONS_WORKS,	1 },
+	{ KVM_CAP_NR_MEMSLOTS,			KVMF_USER_MEM_SLOTS },
+	{ KVM_CAP_MAX_VCPUS,			KVMF_MAX_VCPUS },
+	{ KVM_CAP_MAX_VCPU_ID,			KVMF_MAX_VCPU_IDS },
+	{ KVM_CAP_IMMEDIATE_EXIT,		1 },
 };
 
 long kvmf_check_extension(struct kvmf_vm *vm, long cap)
 {
 	unsigned int i;
+
+	/* The vCPU count that runs well: one per online host CPU. */
+	if (cap == KVM_CAP_NR_VCPUS)
+		return min_t(long, num_online_cpus(), KVMF_MAX_VCPUS);
 
 	for (i = 0; i < ARRAY_SIZE(kvmf_core_caps); i++)
 		if (kvmf_core_caps[i].cap == cap)

@@ -10,20 +10,32 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/sched/mm.h>
+#include <linux/mm.h>
 #include <linux/slab.h>
 
 #include <kvmfork/arch_ops.h>
 #include <kvmfork/ioctl.h>
 #include <kvmfork/kvmf_host.h>
 
-static void kvmf_vm_put(struct kvmf_vm *vm)
+void kvmf_vm_get(struct kvmf_vm *vm)
 {
+	refcount_inc(&vm->users);
+}
+
+void kvmf_vm_put(struct kvmf_vm *vm)
+{
+	unsigned int i;
+
 	if (!refcount_dec_and_test(&vm->users))
 		return;
 
+	/* No fd is left: nothing can run or look at the VM any more. */
+	for (i = 0; i < vm->nr_vcpus; i++)
+		kvmf_vcpu_destroy(vm->vcpus[i]);
 	kvmf_arch_ops.vm_destroy(vm);
+	kvmf_vm_mem_destroy(&vm->mem);
 	mmdrop(vm->mm);
-	kfree(vm);
+	kvfree(vm);
 }
 
 static long kvmf_vm_check_extension(void *obj, void *data, unsigned long arg)
@@ -31,8 +43,30 @@ static long kvmf_vm_check_extension(void *obj, void *data, unsigned long arg)
 	return kvmf_check_extension(obj, arg);
 }
 
+static long kvmf_vm_create_vcpu(void *obj, void *data, unsigned long arg)
+{
+	/* Ids are unsigned 32-bit in the ABI; larger values are out of range too. */
+	if (arg > U32_MAX)
+		return -EINVAL;
+	return kvmf_vcpu_create_fd(obj, arg);
+}
+
+static void kvmf_vm_memslot_unmap(void *opaque, const struct kvmf_memslot *old)
+{
+	kvmf_arch_ops.memslot_unmap(opaque, old);
+}
+
+static long kvmf_vm_set_user_memory_region(void *obj, void *data, unsigned long arg)
+{
+	struct kvmf_vm *vm = obj;
+
+	return kvmf_vm_mem_set_region(&vm->mem, data, kvmf_vm_memslot_unmap, vm);
+}
+
 static const struct kvmf_ioctl kvmf_vm_ioctls[] = {
-	{ KVM_CHECK_EXTENSION, kvmf_vm_check_extension, 0 },
+	{ KVM_CHECK_EXTENSION,		kvmf_vm_check_extension,	0 },
+	{ KVM_CREATE_VCPU,		kvmf_vm_create_vcpu,		KVMF_IOCTL_LOCKED },
+	{ KVM_SET_USER_MEMORY_REGION,	kvmf_vm_set_user_memory_region,	KVMF_IOCTL_LOCKED },
 };
 
 /* KVM answers unknown VM ioctls with -ENOTTY (x86's arch VM ioctl default). */
@@ -69,7 +103,7 @@ int kvmf_vm_create_fd(unsigned long type)
 	struct file *file;
 	int fd, r;
 
-	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
+	vm = kvzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	if (!vm)
 		return -ENOMEM;
 
@@ -78,9 +112,13 @@ int kvmf_vm_create_fd(unsigned long type)
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
 
-	r = kvmf_arch_ops.vm_init(vm, type);
+	r = kvmf_vm_mem_init(&vm->mem);
 	if (r)
 		goto err_free_vm;
+
+	r = kvmf_arch_ops.vm_init(vm, type);
+	if (r)
+		goto err_mem_destroy;
 
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
@@ -103,8 +141,10 @@ err_put_fd:
 	put_unused_fd(fd);
 err_arch_destroy:
 	kvmf_arch_ops.vm_destroy(vm);
+err_mem_destroy:
+	kvmf_vm_mem_destroy(&vm->mem);
 err_free_vm:
 	mmdrop(vm->mm);
-	kfree(vm);
+	kvfree(vm);
 	return r;
 }

@@ -1,18 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * x86 common code: the arch ops the core calls, and the choice of vendor
- * backend.  Only AMD SVM (AMD and Hygon CPUs) exists so far.
+ * x86 common code: the arch ops the core calls, the choice of vendor
+ * backend (only AMD SVM, on AMD and Hygon CPUs, exists so far), the KVM_RUN
+ * loop, general-purpose registers, and port I/O exits to userspace.
  */
 #define pr_fmt(fmt) "kvmfork: " fmt
 
 #include <linux/errno.h>
 #include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/smp.h>
+#include <asm/fpu/api.h>
 #include <asm/processor.h>
 
 #include <kvmfork/arch_ops.h>
 #include <kvmfork/kvmf_host.h>
 
+#include "tdp_mmu.h"
 #include "x86.h"
+
+/* RFLAGS bit 1 is reserved and always reads as 1. */
+#define KVMF_RFLAGS_FIXED	BIT(1)
+/* What RDX holds after reset when userspace set no CPUID: family 6. */
+#define KVMF_RESET_RDX		0x600
+#define KVMF_RESET_RIP		0xfff0
 
 static const struct kvmf_x86_vendor_ops *kvmf_x86_vendor;
 
@@ -68,16 +81,249 @@ static long kvmf_x86_check_extension(struct kvmf_vm *vm, long cap)
 
 static int kvmf_x86_vm_init(struct kvmf_vm *vm, unsigned long type)
 {
+	/* 4-level nested paging reaches 48 bits at most. */
+	unsigned int gpa_bits = min_t(unsigned int, boot_cpu_data.x86_phys_bits, 48);
+	int r;
+
 	/* Only the default VM type exists on x86 in the 6.1 ABI. */
 	if (type)
 		return -EINVAL;
 
-	return kvmf_x86_vendor->vm_init(vm);
+	vm->mem.max_gfn = (1ull << (gpa_bits - PAGE_SHIFT)) - 1;
+
+	r = kvmf_tdp_init(vm);
+	if (r)
+		return r;
+
+	r = kvmf_x86_vendor->vm_init(vm);
+	if (r)
+		kvmf_tdp_destroy(vm);
+	return r;
 }
 
 static void kvmf_x86_vm_destroy(struct kvmf_vm *vm)
 {
 	kvmf_x86_vendor->vm_destroy(vm);
+	kvmf_tdp_destroy(vm);
+}
+
+static void kvmf_x86_memslot_unmap(struct kvmf_vm *vm, const struct kvmf_memslot *old)
+{
+	kvmf_tdp_unmap_slot(vm, old);
+}
+
+static void kvmf_x86_kick_nop(void *unused)
+{
+}
+
+void kvmf_x86_kick_vcpus(struct kvmf_vm *vm)
+{
+	unsigned int i, n = READ_ONCE(vm->nr_vcpus);
+
+	for (i = 0; i < n; i++) {
+		int cpu = READ_ONCE(vm->vcpus[i]->arch.guest_cpu);
+
+		/* The IPI forces a #VMEXIT; waiting means the guest has left. */
+		if (cpu >= 0)
+			smp_call_function_single(cpu, kvmf_x86_kick_nop, NULL, 1);
+	}
+}
+
+/* General-purpose registers, RIP and RFLAGS as RESET or INIT leaves them. */
+void kvmf_x86_reset_regs(struct kvmf_vcpu *vcpu)
+{
+	struct kvmf_arch_vcpu *arch = &vcpu->arch;
+
+	memset(arch->regs, 0, sizeof(arch->regs));
+	arch->regs[KVMF_REG_RDX] = KVMF_RESET_RDX;
+	arch->rip = KVMF_RESET_RIP;
+	arch->rflags = KVMF_RFLAGS_FIXED;
+}
+
+static int kvmf_x86_vcpu_create(struct kvmf_vcpu *vcpu)
+{
+	struct kvmf_arch_vcpu *arch = &vcpu->arch;
+	int r;
+
+	arch->guest_cpu = -1;
+	kvmf_x86_reset_regs(vcpu);
+
+	arch->pio_page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!arch->pio_page)
+		return -ENOMEM;
+
+	if (!fpu_alloc_guest_fpstate(&arch->guest_fpu)) {
+		r = -ENOMEM;
+		goto err_free_pio;
+	}
+
+	r = kvmf_x86_vendor->vcpu_create(vcpu);
+	if (r)
+		goto err_free_fpu;
+	return 0;
+
+err_free_fpu:
+	fpu_free_guest_fpstate(&arch->guest_fpu);
+err_free_pio:
+	__free_page(arch->pio_page);
+	return r;
+}
+
+static void kvmf_x86_vcpu_destroy(struct kvmf_vcpu *vcpu)
+{
+	kvmf_x86_vendor->vcpu_destroy(vcpu);
+	fpu_free_guest_fpstate(&vcpu->arch.guest_fpu);
+	__free_page(vcpu->arch.pio_page);
+}
+
+static struct page *kvmf_x86_vcpu_mmap_page(struct kvmf_vcpu *vcpu, unsigned long pgoff)
+{
+	return pgoff == KVM_PIO_PAGE_OFFSET ? vcpu->arch.pio_page : NULL;
+}
+
+int kvmf_x86_internal_error(struct kvmf_vcpu *vcpu, u32 suberror, unsigned int ndata,
+			    const u64 *data)
+{
+	struct kvm_run *run = vcpu->run;
+
+	ndata = min_t(unsigned int, ndata, ARRAY_SIZE(run->internal.data));
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = suberror;
+	run->internal.ndata = ndata;
+	memcpy(run->internal.data, data, ndata * sizeof(*data));
+	return KVMF_EXIT_TO_USER;
+}
+
+/*
+ * A non-string IN or OUT goes to userspace: the data sits in the PIO page,
+ * from RAX for OUT; an IN is completed into RAX on the next KVM_RUN.  The
+ * vendor has already moved RIP past the instruction.
+ */
+int kvmf_x86_pio_exit(struct kvmf_vcpu *vcpu, u16 port, u8 size, bool in, u32 count)
+{
+	struct kvm_run *run = vcpu->run;
+	void *data = page_address(vcpu->arch.pio_page);
+
+	run->exit_reason = KVM_EXIT_IO;
+	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
+	run->io.size = size;
+	run->io.port = port;
+	run->io.count = count;
+	run->io.data_offset = KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
+
+	if (!in)
+		memcpy(data, &vcpu->arch.regs[KVMF_REG_RAX], size);
+
+	vcpu->arch.pio = (struct kvmf_pio) {
+		.pending = in, .in = in, .size = size, .port = port, .count = count,
+	};
+	return KVMF_EXIT_TO_USER;
+}
+
+/* Finishes an IN that went to userspace: its data is in the PIO page now. */
+static void kvmf_x86_complete_pio(struct kvmf_vcpu *vcpu)
+{
+	struct kvmf_pio *pio = &vcpu->arch.pio;
+	u64 *rax = &vcpu->arch.regs[KVMF_REG_RAX];
+	const void *data = page_address(vcpu->arch.pio_page);
+
+	if (!pio->pending)
+		return;
+	pio->pending = false;
+
+	switch (pio->size) {
+	case 1:
+		*rax = (*rax & ~0xffull) | *(const u8 *)data;
+		break;
+	case 2:
+		*rax = (*rax & ~0xffffull) | *(const u16 *)data;
+		break;
+	default:
+		/* A 32-bit register write zero-extends into the upper half. */
+		*rax = *(const u32 *)data;
+		break;
+	}
+}
+
+static int kvmf_x86_vcpu_run(struct kvmf_vcpu *vcpu)
+{
+	int r;
+
+	kvmf_x86_complete_pio(vcpu);
+
+	r = fpu_swap_kvm_fpstate(&vcpu->arch.guest_fpu, true);
+	if (r)
+		return r;
+
+	for (;;) {
+		if (signal_pending(current)) {
+			vcpu->run->exit_reason = KVM_EXIT_INTR;
+			r = -EINTR;
+			break;
+		}
+		/* The guest never keeps the host from scheduling. */
+		cond_resched();
+
+		r = kvmf_x86_vendor->vcpu_run_once(vcpu);
+		if (r != KVMF_EXIT_RESUME)
+			break;
+	}
+
+	fpu_swap_kvm_fpstate(&vcpu->arch.guest_fpu, false);
+	return r;
+}
+
+/* Where each general-purpose register sits in struct kvm_regs. */
+static const u16 kvmf_kvm_regs_offset[KVMF_NR_GPRS] = {
+	[KVMF_REG_RAX] = offsetof(struct kvm_regs, rax),
+	[KVMF_REG_RCX] = offsetof(struct kvm_regs, rcx),
+	[KVMF_REG_RDX] = offsetof(struct kvm_regs, rdx),
+	[KVMF_REG_RBX] = offsetof(struct kvm_regs, rbx),
+	[KVMF_REG_RSP] = offsetof(struct kvm_regs, rsp),
+	[KVMF_REG_RBP] = offsetof(struct kvm_regs, rbp),
+	[KVMF_REG_RSI] = offsetof(struct kvm_regs, rsi),
+	[KVMF_REG_RDI] = offsetof(struct kvm_regs, rdi),
+	[KVMF_REG_R8]  = offsetof(struct kvm_regs, r8),
+	[KVMF_REG_R9]  = offsetof(struct kvm_regs, r9),
+	[KVMF_REG_R10] = offsetof(struct kvm_regs, r10),
+	[KVMF_REG_R11] = offsetof(struct kvm_regs, r11),
+	[KVMF_REG_R12] = offsetof(struct kvm_regs, r12),
+	[KVMF_REG_R13] = offsetof(struct kvm_regs, r13),
+	[KVMF_REG_R14] = offsetof(struct kvm_regs, r14),
+	[KVMF_REG_R15] = offsetof(struct kvm_regs, r15),
+};
+
+static int kvmf_x86_get_regs(struct kvmf_vcpu *vcpu, struct kvm_regs *regs)
+{
+	int i;
+
+	for (i = 0; i < KVMF_NR_GPRS; i++)
+		*(u64 *)((u8 *)regs + kvmf_kvm_regs_offset[i]) = vcpu->arch.regs[i];
+	regs->rip = vcpu->arch.rip;
+	regs->rflags = vcpu->arch.rflags;
+	return 0;
+}
+
+static int kvmf_x86_set_regs(struct kvmf_vcpu *vcpu, const struct kvm_regs *regs)
+{
+	int i;
+
+	for (i = 0; i < KVMF_NR_GPRS; i++)
+		vcpu->arch.regs[i] = *(const u64 *)((const u8 *)regs + kvmf_kvm_regs_offset[i]);
+	vcpu->arch.rip = regs->rip;
+	/* As on hardware, bit 1 always reads as 1. */
+	vcpu->arch.rflags = regs->rflags | KVMF_RFLAGS_FIXED;
+	return 0;
+}
+
+static int kvmf_x86_get_sregs(struct kvmf_vcpu *vcpu, struct kvm_sregs *sregs)
+{
+	return kvmf_x86_vendor->get_sregs(vcpu, sregs);
+}
+
+static int kvmf_x86_set_sregs(struct kvmf_vcpu *vcpu, const struct kvm_sregs *sregs)
+{
+	return kvmf_x86_vendor->set_sregs(vcpu, sregs);
 }
 
 const struct kvmf_arch_ops kvmf_arch_ops = {
@@ -89,4 +335,13 @@ const struct kvmf_arch_ops kvmf_arch_ops = {
 	.check_extension	= kvmf_x86_check_extension,
 	.vm_init		= kvmf_x86_vm_init,
 	.vm_destroy		= kvmf_x86_vm_destroy,
+	.memslot_unmap		= kvmf_x86_memslot_unmap,
+	.vcpu_create		= kvmf_x86_vcpu_create,
+	.vcpu_destroy		= kvmf_x86_vcpu_destroy,
+	.vcpu_run		= kvmf_x86_vcpu_run,
+	.vcpu_mmap_page		= kvmf_x86_vcpu_mmap_page,
+	.get_regs		= kvmf_x86_get_regs,
+	.set_regs		= kvmf_x86_set_regs,
+	.get_sregs		= kvmf_x86_get_sregs,
+	.set_sregs		= kvmf_x86_set_sregs,
 };

@@ -6,7 +6,17 @@
 #ifndef KVMFORK_X86_H
 #define KVMFORK_X86_H
 
+#include <linux/kvm.h>
+#include <linux/types.h>
+
 struct kvmf_vm;
+struct kvmf_vcpu;
+
+/* Exit handlers' return convention, shared by x86 common code and vendors. */
+enum kvmf_exit_result {
+	KVMF_EXIT_TO_USER = 0,	/* vcpu->run is filled in: return from KVM_RUN */
+	KVMF_EXIT_RESUME = 1,	/* handled: enter the guest again */
+};
 
 struct kvmf_x86_vendor_ops {
 	const char *name;
@@ -20,8 +30,28 @@ struct kvmf_x86_vendor_ops {
 
 	int (*vm_init)(struct kvmf_vm *vm);
 	void (*vm_destroy)(struct kvmf_vm *vm);
+
+	int (*vcpu_create)(struct kvmf_vcpu *vcpu);
+	void (*vcpu_destroy)(struct kvmf_vcpu *vcpu);
+	/*
+	 * Enter the guest once and handle the exit: a kvmf_exit_result, or a
+	 * negative errno.  Called with the guest FPU loaded, preemptible.
+	 */
+	int (*vcpu_run_once)(struct kvmf_vcpu *vcpu);
+	int (*get_sregs)(struct kvmf_vcpu *vcpu, struct kvm_sregs *sregs);
+	int (*set_sregs)(struct kvmf_vcpu *vcpu, const struct kvm_sregs *sregs);
 };
 
 extern const struct kvmf_x86_vendor_ops kvmf_svm_vendor_ops;
+
+/* arch/x86/kvm/x86.c: services for vendor backends. */
+void kvmf_x86_kick_vcpus(struct kvmf_vm *vm);
+void kvmf_x86_reset_regs(struct kvmf_vcpu *vcpu);
+int kvmf_x86_pio_exit(struct kvmf_vcpu *vcpu, u16 port, u8 size, bool in, u32 count);
+int kvmf_x86_internal_error(struct kvmf_vcpu *vcpu, u32 suberror, unsigned int ndata,
+			    const u64 *data);
+
+/* arch/x86/kvm/cpuid.c: the CPUID answer for a guest. */
+void kvmf_x86_cpuid(struct kvmf_vcpu *vcpu, u32 leaf, u32 subleaf, u32 out[4]);
 
 #endif /* KVMFORK_X86_H */

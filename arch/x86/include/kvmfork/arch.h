@@ -6,8 +6,66 @@
 #ifndef KVMFORK_X86_ARCH_H
 #define KVMFORK_X86_ARCH_H
 
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <asm/fpu/types.h>
+
+/* General-purpose registers by their architectural number. */
+enum kvmf_x86_reg {
+	KVMF_REG_RAX, KVMF_REG_RCX, KVMF_REG_RDX, KVMF_REG_RBX,
+	KVMF_REG_RSP, KVMF_REG_RBP, KVMF_REG_RSI, KVMF_REG_RDI,
+	KVMF_REG_R8, KVMF_REG_R9, KVMF_REG_R10, KVMF_REG_R11,
+	KVMF_REG_R12, KVMF_REG_R13, KVMF_REG_R14, KVMF_REG_R15,
+	KVMF_NR_GPRS,
+};
+
+/*
+ * The two-dimensional (nested/extended) page table that maps guest physical
+ * to host physical memory.
+ *
+ * Locking: @lock protects every entry of the table; faults of all vCPUs and
+ * unmapping take it.  Table pages are only freed when the VM is destroyed.
+ */
+struct kvmf_tdp {
+	spinlock_t lock;
+	u64 *root;
+	/* Bumped whenever mappings are removed: vCPUs must flush their TLB. */
+	atomic64_t flush_generation;
+};
+
 struct kvmf_arch_vm {
-	/* The vendor backend's per-VM state (struct kvmf_svm_vm for SVM). */
+	struct kvmf_tdp tdp;
+	/* The vendor backend's per-VM state. */
+	void *vendor;
+};
+
+/* A port I/O exit that userspace still has to complete. */
+struct kvmf_pio {
+	bool pending;
+	bool in;
+	u8 size;
+	u16 port;
+	u32 count;
+};
+
+struct kvmf_arch_vcpu {
+	/* Registers, copied to and from the vendor's guest state around each entry. */
+	u64 regs[KVMF_NR_GPRS];
+	u64 rip;
+	u64 rflags;
+	/* The page userspace maps at KVM_PIO_PAGE_OFFSET. */
+	struct page *pio_page;
+	struct kvmf_pio pio;
+	/*
+	 * The CPU this vCPU is entering or running the guest on, -1 otherwise:
+	 * the target of kicks (kvmf_x86_kick_vcpus()).
+	 */
+	int guest_cpu;
+	/* The TDP flush generation this vCPU's TLB is known to be clean for. */
+	u64 tdp_flush_seen;
+	/* Guest FPU/extended state, swapped in for the duration of KVM_RUN. */
+	struct fpu_guest guest_fpu;
+	/* The vendor backend's per-vCPU state (struct kvmf_svm_vcpu for SVM). */
 	void *vendor;
 };
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * AMD SVM backend: CPU checks, and turning SVM on and off on each CPU.
+ * AMD SVM backend: CPU checks, turning SVM on and off on each CPU, the
+ * VMCB of each vCPU (its reset state and the segment and control registers
+ * userspace reads and writes through KVM_GET/SET_SREGS).
  *
  * APM: "Enabling SVM": software sets EFER.SVME after checking CPUID
  * Fn8000_0001_ECX[SVM] and VM_CR.SVMDIS, and points MSR VM_HSAVE_PA at a
@@ -18,10 +20,27 @@
 
 #include <kvmfork/kvmf_host.h>
 
+#include "../tdp_mmu.h"
 #include "../x86.h"
 #include "svm.h"
 
-static DEFINE_PER_CPU(struct kvmf_svm_cpu, kvmf_svm_cpu);
+DEFINE_PER_CPU(struct kvmf_svm_cpu, kvmf_svm_cpu);
+
+/*
+ * One I/O permission map and one MSR permission map, all ones, shared by
+ * every vCPU: every port and MSR access exits.  (APM: "I/O Interception",
+ * "MSR Intercepts": 12 KiB and 8 KiB, physically contiguous.)
+ */
+#define SVM_IOPM_ORDER		2
+#define SVM_MSRPM_ORDER		1
+static struct page *svm_iopm, *svm_msrpm;
+
+static bool svm_nrips;
+
+bool svm_has_nrips(void)
+{
+	return svm_nrips;
+}
 
 static int svm_probe(void)
 {
@@ -55,8 +74,17 @@ static void svm_hardware_unsetup(void)
 
 		if (sc->hsave)
 			__free_page(sc->hsave);
+		if (sc->host_vmsave)
+			__free_page(sc->host_vmsave);
 		sc->hsave = NULL;
+		sc->host_vmsave = NULL;
 	}
+	if (svm_iopm)
+		__free_pages(svm_iopm, SVM_IOPM_ORDER);
+	if (svm_msrpm)
+		__free_pages(svm_msrpm, SVM_MSRPM_ORDER);
+	svm_iopm = NULL;
+	svm_msrpm = NULL;
 }
 
 static int svm_hardware_setup(void)
@@ -71,12 +99,24 @@ static int svm_hardware_setup(void)
 		struct kvmf_svm_cpu *sc = per_cpu_ptr(&kvmf_svm_cpu, cpu);
 
 		sc->hsave = alloc_pages_node(cpu_to_node(cpu), GFP_KERNEL | __GFP_ZERO, 0);
-		if (!sc->hsave) {
-			svm_hardware_unsetup();
-			return -ENOMEM;
-		}
+		sc->host_vmsave = alloc_pages_node(cpu_to_node(cpu), GFP_KERNEL | __GFP_ZERO, 0);
+		if (!sc->hsave || !sc->host_vmsave)
+			goto err_unsetup;
 	}
+
+	svm_iopm = alloc_pages(GFP_KERNEL, SVM_IOPM_ORDER);
+	svm_msrpm = alloc_pages(GFP_KERNEL, SVM_MSRPM_ORDER);
+	if (!svm_iopm || !svm_msrpm)
+		goto err_unsetup;
+	memset(page_address(svm_iopm), 0xff, PAGE_SIZE << SVM_IOPM_ORDER);
+	memset(page_address(svm_msrpm), 0xff, PAGE_SIZE << SVM_MSRPM_ORDER);
+
+	svm_nrips = boot_cpu_has(X86_FEATURE_NRIPS);
 	return 0;
+
+err_unsetup:
+	svm_hardware_unsetup();
+	return -ENOMEM;
 }
 
 static int svm_cpu_enable(void)
@@ -92,6 +132,10 @@ static int svm_cpu_enable(void)
 	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(sc->hsave));
 	wrmsrl(MSR_EFER, efer | EFER_SVME);
 	sc->enabled = true;
+	/* CPUID Fn8000_000A_EBX: the number of ASIDs; ASID 0 is the host's. */
+	sc->max_asid = cpuid_ebx(0x8000000a) - 1;
+	/* Start a new ASID generation: nothing cached from before counts. */
+	sc->next_asid = UINT_MAX;
 	return 0;
 }
 
@@ -118,6 +162,243 @@ static void svm_vm_destroy(struct kvmf_vm *vm)
 {
 }
 
+/* KVM's reset values (the architectural INIT/RESET state, APM "Initial State"). */
+#define SVM_RESET_CR0		0x60000010ull	/* CD | NW | ET */
+#define SVM_RESET_DR6		0xffff0ff0ull
+#define SVM_RESET_DR7		0x400ull
+#define SVM_RESET_PAT		0x0007040600070406ull
+#define SVM_RESET_APIC_BASE	0xfee00800ull	/* enabled; BSP bit added for vCPU 0 */
+#define SVM_APIC_BASE_BSP	BIT_ULL(8)
+
+/* Intercepts every guest has: what kvmfork must see or must not let run. */
+static const enum svm_intercept svm_base_intercepts[] = {
+	SVM_I_INTR, SVM_I_NMI, SVM_I_SMI, SVM_I_CPUID, SVM_I_RSM, SVM_I_INVD,
+	SVM_I_HLT, SVM_I_INVLPGA, SVM_I_IOIO_PROT, SVM_I_MSR_PROT, SVM_I_TASK_SWITCH,
+	SVM_I_SHUTDOWN, SVM_I_VMRUN, SVM_I_VMMCALL, SVM_I_VMLOAD, SVM_I_VMSAVE,
+	SVM_I_STGI, SVM_I_CLGI, SVM_I_SKINIT, SVM_I_MONITOR, SVM_I_MWAIT, SVM_I_XSETBV,
+};
+
+static void svm_seg_reset(struct vmcb_seg *seg, u16 attrib)
+{
+	*seg = (struct vmcb_seg) { .selector = 0, .attrib = attrib, .limit = 0xffff, .base = 0 };
+}
+
+/* The VMCB of a vCPU just created, or after a shutdown (its state is undefined then). */
+void svm_vmcb_reset(struct kvmf_vcpu *vcpu)
+{
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+	struct vmcb_control_area *c = &vmcb->control;
+	struct vmcb_save_area *save = &vmcb->save;
+	unsigned int i;
+
+	memset(vmcb, 0, PAGE_SIZE);
+
+	for (i = 0; i < ARRAY_SIZE(svm_base_intercepts); i++)
+		vmcb_set_intercept(c, svm_base_intercepts[i]);
+	c->iopm_base_pa = page_to_phys(svm_iopm);
+	c->msrpm_base_pa = page_to_phys(svm_msrpm);
+	/* The guest's IF masks only virtual interrupts; the host keeps its own. */
+	c->int_ctl = SVM_INT_CTL_V_INTR_MASKING;
+	c->misc_ctl = SVM_MISC_CTL_NP_ENABLE;
+	c->nested_cr3 = kvmf_tdp_root_pa(vcpu->vm);
+
+	svm_seg_reset(&save->cs, VMCB_ATTR_P | VMCB_ATTR_S | 0xb);
+	save->cs.selector = 0xf000;
+	save->cs.base = 0xffff0000;
+	svm_seg_reset(&save->ds, VMCB_ATTR_P | VMCB_ATTR_S | 0x3);
+	save->es = save->ss = save->fs = save->gs = save->ds;
+	svm_seg_reset(&save->gdtr, 0);
+	svm_seg_reset(&save->idtr, 0);
+	svm_seg_reset(&save->ldtr, VMCB_ATTR_P | 0x2);
+	svm_seg_reset(&save->tr, VMCB_ATTR_P | 0xb);
+
+	/* A guest's EFER in the VMCB always has SVME: VMRUN requires it. */
+	save->efer = EFER_SVME;
+	save->cr0 = SVM_RESET_CR0;
+	save->dr6 = SVM_RESET_DR6;
+	save->dr7 = SVM_RESET_DR7;
+	save->g_pat = SVM_RESET_PAT;
+
+	/* A new VMCB needs a fresh ASID and a flush wherever it runs next. */
+	to_svm(vcpu)->asid_generation = 0;
+}
+
+static int svm_vcpu_create(struct kvmf_vcpu *vcpu)
+{
+	struct kvmf_svm_vcpu *svm;
+
+	svm = kzalloc(sizeof(*svm), GFP_KERNEL_ACCOUNT);
+	if (!svm)
+		return -ENOMEM;
+	svm->vmcb = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (!svm->vmcb) {
+		kfree(svm);
+		return -ENOMEM;
+	}
+	svm->asid_cpu = -1;
+	svm->apic_base = SVM_RESET_APIC_BASE | (vcpu->vcpu_id == 0 ? SVM_APIC_BASE_BSP : 0);
+	vcpu->arch.vendor = svm;
+	svm_vmcb_reset(vcpu);
+	return 0;
+}
+
+static void svm_vcpu_destroy(struct kvmf_vcpu *vcpu)
+{
+	struct kvmf_svm_vcpu *svm = to_svm(vcpu);
+
+	free_page((unsigned long)svm->vmcb);
+	kfree(svm);
+	vcpu->arch.vendor = NULL;
+}
+
+static void svm_seg_to_kvm(const struct vmcb_seg *seg, struct kvm_segment *var)
+{
+	*var = (struct kvm_segment) {
+		.base = seg->base,
+		.limit = seg->limit,
+		.selector = seg->selector,
+		.type = seg->attrib & VMCB_ATTR_TYPE_MASK,
+		.s = !!(seg->attrib & VMCB_ATTR_S),
+		.dpl = (seg->attrib >> VMCB_ATTR_DPL_SHIFT) & 3,
+		.present = !!(seg->attrib & VMCB_ATTR_P),
+		.avl = !!(seg->attrib & VMCB_ATTR_AVL),
+		.l = !!(seg->attrib & VMCB_ATTR_L),
+		.db = !!(seg->attrib & VMCB_ATTR_DB),
+		.g = !!(seg->attrib & VMCB_ATTR_G),
+		.unusable = !(seg->attrib & VMCB_ATTR_P),
+	};
+}
+
+static void svm_seg_from_kvm(struct vmcb_seg *seg, const struct kvm_segment *var)
+{
+	seg->base = var->base;
+	seg->limit = var->limit;
+	seg->selector = var->selector;
+	/* An unusable segment is loaded as not present. */
+	if (var->unusable) {
+		seg->attrib = 0;
+		return;
+	}
+	seg->attrib = (var->type & VMCB_ATTR_TYPE_MASK) |
+		      (var->s ? VMCB_ATTR_S : 0) |
+		      ((var->dpl & 3) << VMCB_ATTR_DPL_SHIFT) |
+		      (var->present ? VMCB_ATTR_P : 0) |
+		      (var->avl ? VMCB_ATTR_AVL : 0) |
+		      (var->l ? VMCB_ATTR_L : 0) |
+		      (var->db ? VMCB_ATTR_DB : 0) |
+		      (var->g ? VMCB_ATTR_G : 0);
+}
+
+static void svm_dtable_to_kvm(const struct vmcb_seg *seg, struct kvm_dtable *dt)
+{
+	dt->base = seg->base;
+	dt->limit = seg->limit;
+}
+
+static int svm_get_sregs(struct kvmf_vcpu *vcpu, struct kvm_sregs *sregs)
+{
+	struct kvmf_svm_vcpu *svm = to_svm(vcpu);
+	const struct vmcb_save_area *save = &svm->vmcb->save;
+
+	svm_seg_to_kvm(&save->cs, &sregs->cs);
+	svm_seg_to_kvm(&save->ds, &sregs->ds);
+	svm_seg_to_kvm(&save->es, &sregs->es);
+	svm_seg_to_kvm(&save->fs, &sregs->fs);
+	svm_seg_to_kvm(&save->gs, &sregs->gs);
+	svm_seg_to_kvm(&save->ss, &sregs->ss);
+	svm_seg_to_kvm(&save->tr, &sregs->tr);
+	svm_seg_to_kvm(&save->ldtr, &sregs->ldt);
+	svm_dtable_to_kvm(&save->gdtr, &sregs->gdt);
+	svm_dtable_to_kvm(&save->idtr, &sregs->idt);
+	sregs->cr0 = save->cr0;
+	sregs->cr2 = save->cr2;
+	sregs->cr3 = save->cr3;
+	sregs->cr4 = save->cr4;
+	sregs->cr8 = svm->vmcb->control.int_ctl & 0xf;
+	sregs->efer = save->efer & ~EFER_SVME;
+	sregs->apic_base = svm->apic_base;
+	memset(sregs->interrupt_bitmap, 0, sizeof(sregs->interrupt_bitmap));
+	return 0;
+}
+
+/* CR4 bits a guest may set: those the host CPU implements that SVM guests can use. */
+static u64 svm_cr4_allowed(void)
+{
+	u64 allowed = X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE | X86_CR4_PSE |
+		      X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE | X86_CR4_PCE | X86_CR4_OSFXSR |
+		      X86_CR4_OSXMMEXCPT | X86_CR4_FSGSBASE | X86_CR4_PCIDE | X86_CR4_OSXSAVE;
+
+	if (boot_cpu_has(X86_FEATURE_SMEP))
+		allowed |= X86_CR4_SMEP;
+	if (boot_cpu_has(X86_FEATURE_SMAP))
+		allowed |= X86_CR4_SMAP;
+	if (boot_cpu_has(X86_FEATURE_UMIP))
+		allowed |= X86_CR4_UMIP;
+	if (boot_cpu_has(X86_FEATURE_PKU))
+		allowed |= X86_CR4_PKE;
+	if (boot_cpu_has(X86_FEATURE_LA57))
+		allowed |= X86_CR4_LA57;
+	return allowed;
+}
+
+/*
+ * The consistency rules KVM applies to KVM_SET_SREGS: long mode only with
+ * paging, PAE and LMA; no LMA or 64-bit code segment outside it; no CR4 bit
+ * the guest could not set itself; CR3 within the physical address width.
+ */
+static bool svm_sregs_valid(const struct kvm_sregs *sregs)
+{
+	if (sregs->cr4 & ~svm_cr4_allowed())
+		return false;
+
+	if ((sregs->efer & EFER_LME) && (sregs->cr0 & X86_CR0_PG)) {
+		if (!(sregs->cr4 & X86_CR4_PAE) || !(sregs->efer & EFER_LMA))
+			return false;
+		if (sregs->cr3 >> boot_cpu_data.x86_phys_bits)
+			return false;
+	} else if ((sregs->efer & EFER_LMA) || sregs->cs.l) {
+		return false;
+	}
+	return true;
+}
+
+static int svm_set_sregs(struct kvmf_vcpu *vcpu, const struct kvm_sregs *sregs)
+{
+	struct kvmf_svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_save_area *save = &svm->vmcb->save;
+
+	if (!svm_sregs_valid(sregs))
+		return -EINVAL;
+
+	svm_seg_from_kvm(&save->cs, &sregs->cs);
+	svm_seg_from_kvm(&save->ds, &sregs->ds);
+	svm_seg_from_kvm(&save->es, &sregs->es);
+	svm_seg_from_kvm(&save->fs, &sregs->fs);
+	svm_seg_from_kvm(&save->gs, &sregs->gs);
+	svm_seg_from_kvm(&save->ss, &sregs->ss);
+	svm_seg_from_kvm(&save->tr, &sregs->tr);
+	svm_seg_from_kvm(&save->ldtr, &sregs->ldt);
+	save->gdtr.base = sregs->gdt.base;
+	save->gdtr.limit = sregs->gdt.limit;
+	save->idtr.base = sregs->idt.base;
+	save->idtr.limit = sregs->idt.limit;
+	/* SVM takes the CPL from SS's DPL (APM: "Segment State in the VMCB"). */
+	save->cpl = sregs->ss.dpl & 3;
+
+	save->cr0 = sregs->cr0;
+	save->cr2 = sregs->cr2;
+	save->cr3 = sregs->cr3;
+	save->cr4 = sregs->cr4;
+	save->efer = sregs->efer | EFER_SVME;
+	svm->vmcb->control.int_ctl = (svm->vmcb->control.int_ctl & ~SVM_INT_CTL_V_TPR_MASK) |
+				     (sregs->cr8 & 0xf);
+	svm->apic_base = sregs->apic_base;
+
+	/* New paging state: cached translations of the old one must go. */
+	svm->asid_generation = 0;
+	return 0;
+}
+
 const struct kvmf_x86_vendor_ops kvmf_svm_vendor_ops = {
 	.name			= "AMD SVM",
 	.probe			= svm_probe,
@@ -127,4 +408,9 @@ const struct kvmf_x86_vendor_ops kvmf_svm_vendor_ops = {
 	.cpu_disable		= svm_cpu_disable,
 	.vm_init		= svm_vm_init,
 	.vm_destroy		= svm_vm_destroy,
+	.vcpu_create		= svm_vcpu_create,
+	.vcpu_destroy		= svm_vcpu_destroy,
+	.vcpu_run_once		= svm_vcpu_run_once,
+	.get_sregs		= svm_get_sregs,
+	.set_sregs		= svm_set_sregs,
 };

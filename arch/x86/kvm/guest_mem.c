@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Reading guest memory from the vCPU thread: guest physical addresses
+ * through the memslots (the vCPU thread runs in the VMM's mm, so the slot's
+ * user address is read with copy_from_user), and guest linear addresses
+ * through a walk of the guest's page tables in every paging mode (APM:
+ * "Page Translation and Protection": legacy 32-bit, PAE, 4- and 5-level).
+ */
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/srcu.h>
+#include <linux/uaccess.h>
+#include <asm/processor-flags.h>
+#include <asm/msr-index.h>
+
+#include <kvmfork/kvmf_host.h>
+
+#include "guest_mem.h"
+
+#define PTE_P		BIT_ULL(0)
+#define PTE_PS		BIT_ULL(7)
+#define PTE_ADDR_MASK	GENMASK_ULL(51, 12)
+
+int kvmf_x86_read_guest_phys(struct kvmf_vcpu *vcpu, u64 gpa, void *buf, unsigned int len)
+{
+	struct kvmf_vm_mem *mem = &vcpu->vm->mem;
+	int idx, r = 0;
+
+	idx = srcu_read_lock(&mem->srcu);
+	while (len) {
+		unsigned int chunk = min_t(unsigned int, len, PAGE_SIZE - offset_in_page(gpa));
+		const struct kvmf_memslot *slot;
+		unsigned long hva;
+
+		slot = kvmf_memslot_find_gfn(kvmf_memslots_get(mem), gpa >> PAGE_SHIFT);
+		if (!slot) {
+			r = -EFAULT;
+			break;
+		}
+		hva = kvmf_memslot_gfn_to_hva(slot, gpa >> PAGE_SHIFT) + offset_in_page(gpa);
+		if (copy_from_user(buf, (const void __user *)hva, chunk)) {
+			r = -EFAULT;
+			break;
+		}
+		gpa += chunk;
+		buf += chunk;
+		len -= chunk;
+	}
+	srcu_read_unlock(&mem->srcu, idx);
+	return r;
+}
+
+static int guest_read_pte(struct kvmf_vcpu *vcpu, u64 gpa, unsigned int size, u64 *pte)
+{
+	*pte = 0;
+	return kvmf_x86_read_guest_phys(vcpu, gpa, pte, size);
+}
+
+/* Legacy 32-bit paging: two levels of 4-byte entries, 4 MiB pages with PSE. */
+static int guest_walk_32(struct kvmf_vcpu *vcpu, const struct kvmf_x86_paging *p, u32 va,
+			 u64 *gpa)
+{
+	u64 pde, pte;
+
+	if (guest_read_pte(vcpu, (p->cr3 & 0xfffff000) + (va >> 22) * 4, 4, &pde) ||
+	    !(pde & PTE_P))
+		return -EFAULT;
+	if ((pde & PTE_PS) && (p->cr4 & X86_CR4_PSE)) {
+		*gpa = (pde & 0xffc00000) | (va & 0x3fffff);
+		return 0;
+	}
+	if (guest_read_pte(vcpu, (pde & 0xfffff000) + ((va >> 12) & 0x3ff) * 4, 4, &pte) ||
+	    !(pte & PTE_P))
+		return -EFAULT;
+	*gpa = (pte & 0xfffff000) | (va & 0xfff);
+	return 0;
+}
+
+/*
+ * PAE and long-mode paging: 8-byte entries, 9 index bits a level; @levels
+ * is 3 (PAE: the top level has 4 entries, no large-page bit), 4 or 5.
+ */
+static int guest_walk_64(struct kvmf_vcpu *vcpu, const struct kvmf_x86_paging *p, u64 va,
+			 int levels, u64 *gpa)
+{
+	u64 table = levels == 3 ? p->cr3 & GENMASK_ULL(31, 5) : p->cr3 & PTE_ADDR_MASK;
+	int level;
+
+	for (level = levels; level >= 1; level--) {
+		unsigned int shift = 12 + 9 * (level - 1);
+		unsigned int index = (va >> shift) & (level == 3 && levels == 3 ? 3 : 511);
+		u64 entry;
+
+		if (guest_read_pte(vcpu, table + index * 8, 8, &entry) || !(entry & PTE_P))
+			return -EFAULT;
+		/* 1 GiB and 2 MiB pages; the PAE top level has no such bit. */
+		if (level > 1 && level < 4 && (entry & PTE_PS) && !(levels == 3 && level == 3)) {
+			u64 page_mask = (1ull << shift) - 1;
+
+			*gpa = (entry & PTE_ADDR_MASK & ~page_mask) | (va & page_mask);
+			return 0;
+		}
+		table = entry & PTE_ADDR_MASK;
+	}
+	*gpa = table | (va & 0xfff);
+	return 0;
+}
+
+int kvmf_x86_gva_to_gpa(struct kvmf_vcpu *vcpu, const struct kvmf_x86_paging *p, u64 gva,
+			u64 *gpa)
+{
+	if (!(p->cr0 & X86_CR0_PG)) {
+		*gpa = gva & 0xffffffff;
+		return 0;
+	}
+	if (p->efer & EFER_LMA)
+		return guest_walk_64(vcpu, p, gva, (p->cr4 & X86_CR4_LA57) ? 5 : 4, gpa);
+	if (p->cr4 & X86_CR4_PAE)
+		return guest_walk_64(vcpu, p, (u32)gva, 3, gpa);
+	return guest_walk_32(vcpu, p, gva, gpa);
+}
+
+int kvmf_x86_read_guest_virt(struct kvmf_vcpu *vcpu, const struct kvmf_x86_paging *p, u64 gva,
+			     void *buf, unsigned int len)
+{
+	while (len) {
+		unsigned int chunk = min_t(unsigned int, len, PAGE_SIZE - offset_in_page(gva));
+		u64 gpa;
+		int r;
+
+		r = kvmf_x86_gva_to_gpa(vcpu, p, gva, &gpa);
+		if (!r)
+			r = kvmf_x86_read_guest_phys(vcpu, gpa, buf, chunk);
+		if (r)
+			return r;
+		gva += chunk;
+		buf += chunk;
+		len -= chunk;
+	}
+	return 0;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Reading guest memory by physical and by linear address.
+ */
+#ifndef KVMFORK_GUEST_MEM_H
+#define KVMFORK_GUEST_MEM_H
+
+#include <linux/types.h>
+
+struct kvmf_vcpu;
+
+/* The guest's paging state, as the vendor backend holds it. */
+struct kvmf_x86_paging {
+	u64 cr0, cr3, cr4, efer;
+};
+
+/* 0, or -EFAULT when a page is outside every memslot or unreadable. */
+int kvmf_x86_read_guest_phys(struct kvmf_vcpu *vcpu, u64 gpa, void *buf, unsigned int len);
+/* 0, or -EFAULT when a level of the walk is not present or not in memory. */
+int kvmf_x86_gva_to_gpa(struct kvmf_vcpu *vcpu, const struct kvmf_x86_paging *p, u64 gva,
+			u64 *gpa);
+int kvmf_x86_read_guest_virt(struct kvmf_vcpu *vcpu, const struct kvmf_x86_paging *p, u64 gva,
+			     void *buf, unsigned int len);
+
+#endif /* KVMFORK_GUEST_MEM_H */

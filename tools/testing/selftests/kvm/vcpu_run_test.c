@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Running guest code through KVM_RUN in real mode, 32-bit protected mode
+ * and 64-bit long mode, with the exits a VMM relies on (port I/O in both
+ * directions, HLT, CPUID answered in the kernel, triple fault), and the
+ * ioctl rules around KVM_RUN (argument, immediate_exit, signals, vCPU ids).
+ * Guest code is hand-assembled bytes until the selftest library grows
+ * guest code in C.
+ */
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "kvmf_test.h"
+#include "kvmf_util.h"
+
+#define GUEST_MEM_SIZE	(2ul << 20)
+#define CODE_GPA	0x8000ul
+#define PML4_GPA	0x1000ul
+#define PDPT_GPA	0x2000ul
+#define PD_GPA		0x3000ul
+
+struct guest {
+	int kvm, vm, vcpu;
+	struct kvm_run *run;
+	unsigned char *mem;
+};
+
+static void guest_create(struct guest *g)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = 0, .guest_phys_addr = 0, .memory_size = GUEST_MEM_SIZE,
+	};
+	long mmap_size;
+
+	g->kvm = kvmf_open_dev();
+	g->vm = kvmf_create_vm(g->kvm);
+	g->mem = mmap(NULL, GUEST_MEM_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	KVMF_ASSERT(g->mem != MAP_FAILED, "mmap guest memory: %s", strerror(errno));
+	region.userspace_addr = (unsigned long)g->mem;
+	KVMF_CHECK(ioctl(g->vm, KVM_SET_USER_MEMORY_REGION, &region));
+
+	g->vcpu = KVMF_CHECK(ioctl(g->vm, KVM_CREATE_VCPU, 0));
+	mmap_size = KVMF_CHECK(ioctl(g->kvm, KVM_GET_VCPU_MMAP_SIZE, 0));
+	g->run = mmap(NULL, mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, g->vcpu, 0);
+	KVMF_ASSERT(g->run != MAP_FAILED, "mmap kvm_run: %s", strerror(errno));
+}
+
+static void set_flat_segment(struct kvm_segment *seg, unsigned short sel, int code, int bits)
+{
+	*seg = (struct kvm_segment) {
+		.base = 0, .limit = 0xffffffff, .selector = sel, .type = code ? 11 : 3,
+		.present = 1, .s = 1, .g = 1, .db = bits == 32 || (!code && bits == 64),
+		.l = code && bits == 64,
+	};
+}
+
+/* Puts @code at CODE_GPA and sets up the CPU mode for @bits (16, 32, 64). */
+static void guest_setup(struct guest *g, int bits, const void *code, size_t len)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs = { .rip = CODE_GPA, .rflags = 2, .rsp = 0x7000 };
+	unsigned long long *pt;
+
+	memcpy(g->mem + CODE_GPA, code, len);
+	KVMF_CHECK(ioctl(g->vcpu, KVM_GET_SREGS, &sregs));
+
+	if (bits == 16) {
+		sregs.cs.base = 0;
+		sregs.cs.selector = 0;
+	} else {
+		set_flat_segment(&sregs.cs, 8, 1, bits);
+		set_flat_segment(&sregs.ds, 16, 0, bits);
+		sregs.es = sregs.ss = sregs.fs = sregs.gs = sregs.ds;
+		sregs.cr0 = 0x11;	/* PE | ET */
+	}
+	if (bits == 64) {
+		/* Identity-map the first 2 MiB with one large page. */
+		pt = (unsigned long long *)(g->mem + PML4_GPA);
+		pt[0] = PDPT_GPA | 3;
+		pt = (unsigned long long *)(g->mem + PDPT_GPA);
+		pt[0] = PD_GPA | 3;
+		pt = (unsigned long long *)(g->mem + PD_GPA);
+		pt[0] = 0x83;		/* P | RW | PS */
+		sregs.cr3 = PML4_GPA;
+		sregs.cr4 = 0x20;	/* PAE */
+		sregs.cr0 = 0x80000011;	/* PG | PE | ET */
+		sregs.efer = 0x500;	/* LME | LMA */
+	}
+	KVMF_CHECK(ioctl(g->vcpu, KVM_SET_SREGS, &sregs));
+	KVMF_CHECK(ioctl(g->vcpu, KVM_SET_REGS, &regs));
+}
+
+static void guest_run(struct guest *g, unsigned int expected_exit)
+{
+	KVMF_CHECK(ioctl(g->vcpu, KVM_RUN, 0));
+	KVMF_ASSERT(g->run->exit_reason == expected_exit, "exit reason %u, expected %u",
+		    g->run->exit_reason, expected_exit);
+}
+
+static void expect_out(struct guest *g, unsigned short port, unsigned int size,
+		       unsigned int value)
+{
+	unsigned int data = 0;
+
+	guest_run(g, KVM_EXIT_IO);
+	KVMF_ASSERT_EQ(g->run->io.direction, KVM_EXIT_IO_OUT);
+	KVMF_ASSERT_EQ(g->run->io.port, port);
+	KVMF_ASSERT_EQ(g->run->io.size, size);
+	KVMF_ASSERT_EQ(g->run->io.count, 1);
+	memcpy(&data, (char *)g->run + g->run->io.data_offset, size);
+	KVMF_ASSERT_EQ(data, value);
+}
+
+static void test_real_mode(void)
+{
+	static const unsigned char code[] = {
+		0xb0, 0x41,		/* mov al, 0x41 */
+		0xe6, 0x10,		/* out 0x10, al */
+		0xf4,			/* hlt */
+	};
+	struct kvm_regs regs;
+	struct guest g;
+
+	guest_create(&g);
+	guest_setup(&g, 16, code, sizeof(code));
+	expect_out(&g, 0x10, 1, 0x41);
+	guest_run(&g, KVM_EXIT_HLT);
+	KVMF_CHECK(ioctl(g.vcpu, KVM_GET_REGS, &regs));
+	KVMF_ASSERT_EQ(regs.rip, CODE_GPA + sizeof(code));
+}
+
+static void test_protected_mode_32(void)
+{
+	static const unsigned char code[] = {
+		0xb8, 0x78, 0x56, 0x34, 0x12,	/* mov eax, 0x12345678 */
+		0xe7, 0x10,			/* out 0x10, eax */
+		0x66, 0xe7, 0x12,		/* out 0x12, ax */
+		0xf4,				/* hlt */
+	};
+	struct guest g;
+
+	guest_create(&g);
+	guest_setup(&g, 32, code, sizeof(code));
+	expect_out(&g, 0x10, 4, 0x12345678);
+	expect_out(&g, 0x12, 2, 0x5678);
+	guest_run(&g, KVM_EXIT_HLT);
+}
+
+static void test_long_mode_64(void)
+{
+	static const unsigned char code[] = {
+		0x48, 0xb8, 0x88, 0x77, 0x66, 0x55,
+		0x44, 0x33, 0x22, 0x11,		/* mov rax, 0x1122334455667788 */
+		0x66, 0xba, 0x34, 0x12,		/* mov dx, 0x1234 */
+		0xef,				/* out dx, eax */
+		0xe4, 0x20,			/* in al, 0x20 */
+		0xe6, 0x21,			/* out 0x21, al */
+		0xf4,				/* hlt */
+	};
+	struct kvm_regs regs;
+	struct guest g;
+
+	guest_create(&g);
+	guest_setup(&g, 64, code, sizeof(code));
+	expect_out(&g, 0x1234, 4, 0x55667788);
+
+	/* IN: userspace answers through the data page; the guest echoes it. */
+	guest_run(&g, KVM_EXIT_IO);
+	KVMF_ASSERT_EQ(g.run->io.direction, KVM_EXIT_IO_IN);
+	KVMF_ASSERT_EQ(g.run->io.port, 0x20);
+	*((unsigned char *)g.run + g.run->io.data_offset) = 0x5a;
+	expect_out(&g, 0x21, 1, 0x5a);
+
+	guest_run(&g, KVM_EXIT_HLT);
+	KVMF_CHECK(ioctl(g.vcpu, KVM_GET_REGS, &regs));
+	/* IN AL replaced only the low byte. */
+	KVMF_ASSERT_EQ(regs.rax, 0x112233445566775aull);
+	KVMF_ASSERT_EQ(regs.rip, CODE_GPA + sizeof(code));
+}
+
+static void test_cpuid_in_kernel(void)
+{
+	static const unsigned char code[] = {
+		0x31, 0xc0,		/* xor eax, eax */
+		0x0f, 0xa2,		/* cpuid */
+		0xf4,			/* hlt */
+	};
+	unsigned int vendor[3];
+	struct kvm_regs regs;
+	struct guest g;
+
+	guest_create(&g);
+	guest_setup(&g, 64, code, sizeof(code));
+	/* CPUID itself must not reach userspace. */
+	guest_run(&g, KVM_EXIT_HLT);
+	KVMF_CHECK(ioctl(g.vcpu, KVM_GET_REGS, &regs));
+	vendor[0] = regs.rbx;
+	vendor[1] = regs.rdx;
+	vendor[2] = regs.rcx;
+	printf("# CPUID 0 vendor: %.12s, max leaf %llu\n", (char *)vendor, regs.rax);
+	KVMF_ASSERT_EQ(regs.rip, CODE_GPA + sizeof(code));
+}
+
+static void test_triple_fault(void)
+{
+	static const unsigned char code[] = { 0x0f, 0x0b };	/* ud2 */
+	struct kvm_sregs sregs;
+	struct guest g;
+
+	guest_create(&g);
+	guest_setup(&g, 32, code, sizeof(code));
+	/* No IDT: #UD escalates to #DF and then to a triple fault. */
+	KVMF_CHECK(ioctl(g.vcpu, KVM_GET_SREGS, &sregs));
+	sregs.idt.limit = 0;
+	KVMF_CHECK(ioctl(g.vcpu, KVM_SET_SREGS, &sregs));
+	guest_run(&g, KVM_EXIT_SHUTDOWN);
+}
+
+static void test_run_bad_arg(void)
+{
+	struct guest g;
+
+	guest_create(&g);
+	KVMF_ASSERT_ERRNO(ioctl(g.vcpu, KVM_RUN, 1), EINVAL);
+}
+
+static void test_immediate_exit(void)
+{
+	static const unsigned char code[] = { 0xf4 };
+	struct guest g;
+
+	guest_create(&g);
+	guest_setup(&g, 16, code, sizeof(code));
+	g.run->immediate_exit = 1;
+	KVMF_ASSERT_ERRNO(ioctl(g.vcpu, KVM_RUN, 0), EINTR);
+	g.run->immediate_exit = 0;
+	guest_run(&g, KVM_EXIT_HLT);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+static void test_signal_interrupts_guest_loop(void)
+{
+	static const unsigned char code[] = { 0xeb, 0xfe };	/* jmp . */
+	struct itimerval timer = { .it_value = { .tv_usec = 100000 } };
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct guest g;
+
+	guest_create(&g);
+	guest_setup(&g, 16, code, sizeof(code));
+	KVMF_CHECK(sigaction(SIGALRM, &sa, NULL));
+	KVMF_CHECK(setitimer(ITIMER_REAL, &timer, NULL));
+	/* A guest spinning forever still gives its thread back on a signal. */
+	KVMF_ASSERT_ERRNO(ioctl(g.vcpu, KVM_RUN, 0), EINTR);
+	KVMF_ASSERT_EQ(g.run->exit_reason, KVM_EXIT_INTR);
+}
+
+static void test_vcpu_ids(void)
+{
+	int kvm = kvmf_open_dev();
+	int vm = kvmf_create_vm(kvm);
+	long max_id = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPU_ID);
+
+	if (max_id <= 0)
+		max_id = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	KVMF_ASSERT(max_id > 0, "no vCPU id limit reported");
+	KVMF_CHECK(ioctl(vm, KVM_CREATE_VCPU, 0));
+	KVMF_ASSERT_ERRNO(ioctl(vm, KVM_CREATE_VCPU, 0), EEXIST);
+	KVMF_CHECK(ioctl(vm, KVM_CREATE_VCPU, max_id - 1));
+	KVMF_ASSERT_ERRNO(ioctl(vm, KVM_CREATE_VCPU, max_id), EINVAL);
+	KVMF_ASSERT_ERRNO(ioctl(vm, KVM_CREATE_VCPU, -1L), EINVAL);
+}
+
+static void test_bad_sregs(void)
+{
+	struct kvm_sregs sregs;
+	struct guest g;
+
+	guest_create(&g);
+	KVMF_CHECK(ioctl(g.vcpu, KVM_GET_SREGS, &sregs));
+	/* Long mode active with paging but without PAE: refused. */
+	sregs.cr0 |= 0x80000001;
+	sregs.efer |= 0x500;
+	sregs.cr4 &= ~0x20ull;
+	KVMF_ASSERT_ERRNO(ioctl(g.vcpu, KVM_SET_SREGS, &sregs), EINVAL);
+	/* LMA without paging: refused. */
+	KVMF_CHECK(ioctl(g.vcpu, KVM_GET_SREGS, &sregs));
+	sregs.efer |= 0x400;
+	KVMF_ASSERT_ERRNO(ioctl(g.vcpu, KVM_SET_SREGS, &sregs), EINVAL);
+	/* A reserved CR4 bit (bit 31): refused. */
+	KVMF_CHECK(ioctl(g.vcpu, KVM_GET_SREGS, &sregs));
+	sregs.cr4 |= 1ull << 31;
+	KVMF_ASSERT_ERRNO(ioctl(g.vcpu, KVM_SET_SREGS, &sregs), EINVAL);
+	/* Bad pointers. */
+	KVMF_ASSERT_ERRNO(ioctl(g.vcpu, KVM_SET_SREGS, (void *)8), EFAULT);
+	KVMF_ASSERT_ERRNO(ioctl(g.vcpu, KVM_GET_REGS, (void *)8), EFAULT);
+}
+
+static void test_reset_state(void)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	struct guest g;
+
+	guest_create(&g);
+	KVMF_CHECK(ioctl(g.vcpu, KVM_GET_REGS, &regs));
+	KVMF_CHECK(ioctl(g.vcpu, KVM_GET_SREGS, &sregs));
+	KVMF_ASSERT_EQ(regs.rip, 0xfff0);
+	KVMF_ASSERT_EQ(regs.rflags, 2);
+	KVMF_ASSERT_EQ(sregs.cs.selector, 0xf000);
+	KVMF_ASSERT_EQ(sregs.cs.base, 0xffff0000);
+	KVMF_ASSERT_EQ(sregs.cr0, 0x60000010);
+	KVMF_ASSERT_EQ(sregs.efer, 0);
+}
+
+static const struct kvmf_test tests[] = {
+	{ "reset_state", test_reset_state },
+	{ "real_mode", test_real_mode },
+	{ "protected_mode_32", test_protected_mode_32 },
+	{ "long_mode_64", test_long_mode_64 },
+	{ "cpuid_in_kernel", test_cpuid_in_kernel },
+	{ "triple_fault", test_triple_fault },
+	{ "run_bad_arg", test_run_bad_arg },
+	{ "immediate_exit", test_immediate_exit },
+	{ "signal_interrupts_guest_loop", test_signal_interrupts_guest_loop },
+	{ "vcpu_ids", test_vcpu_ids },
+	{ "bad_sregs", test_bad_sregs },
+};
+
+int main(void)
+{
+	return kvmf_test_main("vcpu_run", tests, ARRAY_SIZE(tests));
+}

@@ -121,7 +121,7 @@ int kvmf_memslot_check_request(const struct kvm_userspace_memory_region *r,
 
 	if (r->flags & ~KVMF_MEM_VALID_FLAGS)
 		return -EINVAL;
-	/* Address space 1 is x86's SMM view, which kvmfork does not offer. */
+	/* Only address space 0: 1 is x86's SMM view, which kvmfork lacks. */
 	if (as_id || id >= KVMF_USER_MEM_SLOTS)
 		return -EINVAL;
 	if ((r->memory_size | r->guest_phys_addr | r->userspace_addr) &

@@ -81,8 +81,12 @@ static long kvmf_x86_check_extension(struct kvmf_vm *vm, long cap)
 
 static int kvmf_x86_vm_init(struct kvmf_vm *vm, unsigned long type)
 {
-	/* 4-level nested paging reaches 48 bits at most. */
-	unsigned int gpa_bits = min_t(unsigned int, boot_cpu_data.x86_phys_bits, 48);
+	/*
+	 * Guest physical addresses go up to the CPU's MAXPHYADDR as CPUID
+	 * reports it (not reduced by SME, as KVM does), and no further than
+	 * the 48 bits a 4-level nested page table maps.
+	 */
+	unsigned int gpa_bits = min_t(unsigned int, cpuid_eax(0x80000008) & 0xff, 48);
 	int r;
 
 	/* Only the default VM type exists on x86 in the 6.1 ABI. */

@@ -90,7 +90,9 @@ rmmod kvm_amd kvm
 # And the other way round: kvm_amd cannot load over kvmfork.
 insmod "$ko"
 check "kvm_amd refuses to load over kvmfork" sh -c '! modprobe kvm_amd 2>/dev/null'
-rmmod kvm 2>/dev/null
+# kvm.ko stays loaded on purpose: Debian's 6.1 kvm leaves its syscore ops
+# registered when kvm_init() fails, so unloading it now would leave a
+# dangling pointer that oopses at power-off (a stock kernel bug).
 check "kvmfork still unloads" rmmod kvmfork
 
 echo "$passed passed, $failed failed"

@@ -41,6 +41,9 @@ stage() {
 	total_skipped=$((total_skipped + s))
 }
 
+# Pure logic built for userspace: no VM needed.
+stage "memslot set unit tests (userspace)" make -s -C tools/testing/memslot test
+
 stage "test VM runner self-test" tools/testing/vm/selftest.sh
 
 stage "module load/unload (cpu max)" $vm --no-module --cpu max -- $load_test

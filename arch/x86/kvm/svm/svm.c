@@ -295,19 +295,29 @@ static void svm_dtable_to_kvm(const struct vmcb_seg *seg, struct kvm_dtable *dt)
 	dt->limit = seg->limit;
 }
 
+/* The segment registers of struct kvm_sregs and where the VMCB keeps them. */
+static const struct {
+	u16 vmcb, kvm;
+} svm_sregs_segs[] = {
+	{ offsetof(struct vmcb_save_area, cs), offsetof(struct kvm_sregs, cs) },
+	{ offsetof(struct vmcb_save_area, ds), offsetof(struct kvm_sregs, ds) },
+	{ offsetof(struct vmcb_save_area, es), offsetof(struct kvm_sregs, es) },
+	{ offsetof(struct vmcb_save_area, fs), offsetof(struct kvm_sregs, fs) },
+	{ offsetof(struct vmcb_save_area, gs), offsetof(struct kvm_sregs, gs) },
+	{ offsetof(struct vmcb_save_area, ss), offsetof(struct kvm_sregs, ss) },
+	{ offsetof(struct vmcb_save_area, tr), offsetof(struct kvm_sregs, tr) },
+	{ offsetof(struct vmcb_save_area, ldtr), offsetof(struct kvm_sregs, ldt) },
+};
+
 static int svm_get_sregs(struct kvmf_vcpu *vcpu, struct kvm_sregs *sregs)
 {
 	struct kvmf_svm_vcpu *svm = to_svm(vcpu);
 	const struct vmcb_save_area *save = &svm->vmcb->save;
+	unsigned int i;
 
-	svm_seg_to_kvm(&save->cs, &sregs->cs);
-	svm_seg_to_kvm(&save->ds, &sregs->ds);
-	svm_seg_to_kvm(&save->es, &sregs->es);
-	svm_seg_to_kvm(&save->fs, &sregs->fs);
-	svm_seg_to_kvm(&save->gs, &sregs->gs);
-	svm_seg_to_kvm(&save->ss, &sregs->ss);
-	svm_seg_to_kvm(&save->tr, &sregs->tr);
-	svm_seg_to_kvm(&save->ldtr, &sregs->ldt);
+	for (i = 0; i < ARRAY_SIZE(svm_sregs_segs); i++)
+		svm_seg_to_kvm((const void *)save + svm_sregs_segs[i].vmcb,
+			       (void *)sregs + svm_sregs_segs[i].kvm);
 	svm_dtable_to_kvm(&save->gdtr, &sregs->gdt);
 	svm_dtable_to_kvm(&save->idtr, &sregs->idt);
 	sregs->cr0 = save->cr0;
@@ -366,18 +376,14 @@ static int svm_set_sregs(struct kvmf_vcpu *vcpu, const struct kvm_sregs *sregs)
 {
 	struct kvmf_svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb_save_area *save = &svm->vmcb->save;
+	unsigned int i;
 
 	if (!svm_sregs_valid(sregs))
 		return -EINVAL;
 
-	svm_seg_from_kvm(&save->cs, &sregs->cs);
-	svm_seg_from_kvm(&save->ds, &sregs->ds);
-	svm_seg_from_kvm(&save->es, &sregs->es);
-	svm_seg_from_kvm(&save->fs, &sregs->fs);
-	svm_seg_from_kvm(&save->gs, &sregs->gs);
-	svm_seg_from_kvm(&save->ss, &sregs->ss);
-	svm_seg_from_kvm(&save->tr, &sregs->tr);
-	svm_seg_from_kvm(&save->ldtr, &sregs->ldt);
+	for (i = 0; i < ARRAY_SIZE(svm_sregs_segs); i++)
+		svm_seg_from_kvm((void *)save + svm_sregs_segs[i].vmcb,
+				 (const void *)sregs + svm_sregs_segs[i].kvm);
 	save->gdtr.base = sregs->gdt.base;
 	save->gdtr.limit = sregs->gdt.limit;
 	save->idtr.base = sregs->idt.base;

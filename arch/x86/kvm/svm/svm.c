@@ -352,12 +352,19 @@ static u64 svm_cr4_allowed(void)
 }
 
 /*
- * The consistency rules KVM applies to KVM_SET_SREGS: long mode only with
+ * The consistency rules KVM applies to KVM_SET_SREGS: CR0 with its upper
+ * half clear, no NW without CD and no PG without PE; long mode only with
  * paging, PAE and LMA; no LMA or 64-bit code segment outside it; no CR4 bit
  * the guest could not set itself; CR3 within the physical address width.
+ * EFER is not checked (as on KVM): VMRUN refuses a bad one (FAIL_ENTRY).
  */
 static bool svm_sregs_valid(const struct kvm_sregs *sregs)
 {
+	if (upper_32_bits(sregs->cr0) ||
+	    ((sregs->cr0 & X86_CR0_NW) && !(sregs->cr0 & X86_CR0_CD)) ||
+	    ((sregs->cr0 & X86_CR0_PG) && !(sregs->cr0 & X86_CR0_PE)))
+		return false;
+
 	if (sregs->cr4 & ~svm_cr4_allowed())
 		return false;
 

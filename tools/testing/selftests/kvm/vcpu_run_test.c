@@ -220,6 +220,30 @@ static void test_triple_fault(void)
 	guest_run(&g, KVM_EXIT_SHUTDOWN);
 }
 
+/*
+ * EFER bits 63:32 must be zero (APM: "Canonicalization and Consistency
+ * Checks"): KVM_SET_SREGS does not check EFER on KVM, VMRUN refuses the
+ * state, and userspace gets KVM_EXIT_FAIL_ENTRY with the hardware's reason,
+ * VMEXIT_INVALID (-1).
+ */
+static void test_invalid_state_fail_entry(void)
+{
+	static const unsigned char code[] = { 0xf4 };
+	struct kvm_sregs sregs;
+	struct guest g;
+
+	guest_create(&g);
+	guest_setup(&g, 32, code, sizeof(code));
+	KVMF_CHECK(ioctl(g.vcpu, KVM_GET_SREGS, &sregs));
+	sregs.efer |= 1ull << 32;
+	KVMF_CHECK(ioctl(g.vcpu, KVM_SET_SREGS, &sregs));
+	guest_run(&g, KVM_EXIT_FAIL_ENTRY);
+	/* QEMU's SVM reports the code as 0xffffffff rather than all ones. */
+	KVMF_ASSERT(g.run->fail_entry.hardware_entry_failure_reason == ~0ull ||
+		    g.run->fail_entry.hardware_entry_failure_reason == 0xffffffffull,
+		    "reason %#llx", g.run->fail_entry.hardware_entry_failure_reason);
+}
+
 static void test_run_bad_arg(void)
 {
 	struct guest g;
@@ -294,6 +318,16 @@ static void test_bad_sregs(void)
 	KVMF_CHECK(ioctl(g.vcpu, KVM_GET_SREGS, &sregs));
 	sregs.efer |= 0x400;
 	KVMF_ASSERT_ERRNO(ioctl(g.vcpu, KVM_SET_SREGS, &sregs), EINVAL);
+	/* CR0: bits 63:32, NW without CD, PG without PE: refused. */
+	KVMF_CHECK(ioctl(g.vcpu, KVM_GET_SREGS, &sregs));
+	sregs.cr0 |= 1ull << 32;
+	KVMF_ASSERT_ERRNO(ioctl(g.vcpu, KVM_SET_SREGS, &sregs), EINVAL);
+	KVMF_CHECK(ioctl(g.vcpu, KVM_GET_SREGS, &sregs));
+	sregs.cr0 = (sregs.cr0 | 0x20000000) & ~0x40000000ull;
+	KVMF_ASSERT_ERRNO(ioctl(g.vcpu, KVM_SET_SREGS, &sregs), EINVAL);
+	KVMF_CHECK(ioctl(g.vcpu, KVM_GET_SREGS, &sregs));
+	sregs.cr0 = (sregs.cr0 | 0x80000000) & ~1ull;
+	KVMF_ASSERT_ERRNO(ioctl(g.vcpu, KVM_SET_SREGS, &sregs), EINVAL);
 	/* A reserved CR4 bit (bit 31): refused. */
 	KVMF_CHECK(ioctl(g.vcpu, KVM_GET_SREGS, &sregs));
 	sregs.cr4 |= 1ull << 31;
@@ -327,6 +361,7 @@ static const struct kvmf_test tests[] = {
 	{ "long_mode_64", test_long_mode_64 },
 	{ "cpuid_in_kernel", test_cpuid_in_kernel },
 	{ "triple_fault", test_triple_fault },
+	{ "invalid_state_fail_entry", test_invalid_state_fail_entry },
 	{ "run_bad_arg", test_run_bad_arg },
 	{ "immediate_exit", test_immediate_exit },
 	{ "signal_interrupts_guest_loop", test_signal_interrupts_guest_loop },

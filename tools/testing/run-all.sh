@@ -58,6 +58,8 @@ for cpu in max Dhyana; do
 	stage "selftests: kvmfork, cpu $cpu" $vm --cpu "$cpu" -- $selftests
 	stage "selftests: stock kvm_amd, cpu $cpu" $vm --stock --cpu "$cpu" -- $selftests
 done
+# Several vCPUs on two host CPUs (single-threaded TCG: see FACTS).
+stage "selftests: kvmfork, cpu max, 2 CPUs" $vm --smp 2 --cpu max -- $selftests
 
 echo "=== stage timings"
 printf '%s\n' "${timings[@]}"

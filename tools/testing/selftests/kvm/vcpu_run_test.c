@@ -7,6 +7,7 @@
  * Guest code is hand-assembled bytes until the selftest library grows
  * guest code in C.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -354,6 +355,82 @@ static void test_reset_state(void)
 	KVMF_ASSERT_EQ(sregs.efer, 0);
 }
 
+#define PARALLEL_VCPUS		4
+#define PARALLEL_ITERATIONS	300
+
+struct parallel_vcpu {
+	int fd;
+	unsigned int id;
+	struct kvm_run *run;
+	unsigned int outs;
+	int error;
+};
+
+/* Runs one vCPU to HLT, checking that each OUT carries this vCPU's id. */
+static void *parallel_vcpu_thread(void *arg)
+{
+	struct parallel_vcpu *v = arg;
+
+	for (;;) {
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			v->error = errno;
+			return NULL;
+		}
+		if (v->run->exit_reason == KVM_EXIT_HLT)
+			return NULL;
+		if (v->run->exit_reason != KVM_EXIT_IO || v->run->io.port != 0x10 ||
+		    *((unsigned char *)v->run + v->run->io.data_offset) != v->id) {
+			v->error = -1;
+			return NULL;
+		}
+		v->outs++;
+	}
+}
+
+static void test_parallel_vcpus(void)
+{
+	static const unsigned char code[] = {
+		0xe6, 0x10,		/* 1: out 0x10, al */
+		0x49,			/* dec cx */
+		0x75, 0xfb,		/* jnz 1b */
+		0xf4,			/* hlt */
+	};
+	struct parallel_vcpu v[PARALLEL_VCPUS];
+	pthread_t threads[PARALLEL_VCPUS];
+	long mmap_size;
+	struct guest g;
+	int i;
+
+	guest_create(&g);
+	guest_setup(&g, 16, code, sizeof(code));
+	mmap_size = KVMF_CHECK(ioctl(g.kvm, KVM_GET_VCPU_MMAP_SIZE, 0));
+	for (i = 0; i < PARALLEL_VCPUS; i++) {
+		struct kvm_regs regs = {
+			.rip = CODE_GPA, .rflags = 2, .rax = i + 1, .rcx = PARALLEL_ITERATIONS,
+		};
+		struct kvm_sregs sregs;
+
+		v[i] = (struct parallel_vcpu) { .fd = g.vcpu, .id = i + 1 };
+		if (i) {
+			/* vCPU 0 is the one guest_setup() prepared; copy its mode. */
+			KVMF_CHECK(ioctl(g.vcpu, KVM_GET_SREGS, &sregs));
+			v[i].fd = KVMF_CHECK(ioctl(g.vm, KVM_CREATE_VCPU, i));
+			KVMF_CHECK(ioctl(v[i].fd, KVM_SET_SREGS, &sregs));
+		}
+		KVMF_CHECK(ioctl(v[i].fd, KVM_SET_REGS, &regs));
+		v[i].run = mmap(NULL, mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, v[i].fd, 0);
+		KVMF_ASSERT(v[i].run != MAP_FAILED, "mmap: %s", strerror(errno));
+	}
+	for (i = 0; i < PARALLEL_VCPUS; i++)
+		KVMF_ASSERT_EQ(pthread_create(&threads[i], NULL, parallel_vcpu_thread, &v[i]), 0);
+	for (i = 0; i < PARALLEL_VCPUS; i++)
+		KVMF_ASSERT_EQ(pthread_join(threads[i], NULL), 0);
+	for (i = 0; i < PARALLEL_VCPUS; i++) {
+		KVMF_ASSERT(!v[i].error, "vCPU %d: error %d", i, v[i].error);
+		KVMF_ASSERT_EQ(v[i].outs, PARALLEL_ITERATIONS);
+	}
+}
+
 static const struct kvmf_test tests[] = {
 	{ "reset_state", test_reset_state },
 	{ "real_mode", test_real_mode },
@@ -366,6 +443,7 @@ static const struct kvmf_test tests[] = {
 	{ "immediate_exit", test_immediate_exit },
 	{ "signal_interrupts_guest_loop", test_signal_interrupts_guest_loop },
 	{ "vcpu_ids", test_vcpu_ids },
+	{ "parallel_vcpus", test_parallel_vcpus },
 	{ "bad_sregs", test_bad_sregs },
 };
 

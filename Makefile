@@ -53,7 +53,7 @@ test-run: modules check selftests
 
 demo: deps
 	@$(MAKE) --no-print-directory modules selftests
-	@$(VM) -- tools/vmm/kvmf-info
+	@$(VM) -- sh -c 'tools/vmm/kvmf-info && echo && tools/vmm/kvmf-run'
 
 clean:
 	-@test -d "$(KDIR)" && $(MAKE) -C $(KDIR) M=$(CURDIR) clean

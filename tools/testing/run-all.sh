@@ -58,6 +58,11 @@ for cpu in max Dhyana; do
 	stage "selftests: kvmfork, cpu $cpu" $vm --cpu "$cpu" -- $selftests
 	stage "selftests: stock kvm_amd, cpu $cpu" $vm --stock --cpu "$cpu" -- $selftests
 done
+# The demo VMM: three guests, each must print its line.
+stage "demo VMM (tools/vmm/kvmf-run)" $vm -- sh -c \
+	'n=$(tools/vmm/kvmf-run | grep -c "Hello from a .*-bit guest"); echo "# $n of 3 guests printed";
+	 [ "$n" = 3 ] && echo "1 passed, 0 failed" || { echo "0 passed, 1 failed"; exit 1; }'
+
 # Several vCPUs on two host CPUs (single-threaded TCG: see FACTS).
 stage "selftests: kvmfork, cpu max, 2 CPUs" $vm --smp 2 --cpu max -- $selftests
 

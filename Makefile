@@ -7,6 +7,7 @@
 #   make test       install deps, build, check, run every test in the test VM
 #   make demo       install deps, build, show kvmfork working in the test VM
 #   make deps       install the Debian packages the above need (root)
+#   make bench      exit costs, kvmfork against stock kvm_amd, in one VM boot
 #
 # KDIR defaults to the headers of the newest Debian kernel installed in
 # /boot, the one the test VM boots.
@@ -20,7 +21,7 @@ SELFTESTS := tools/testing/selftests/kvm
 VM := tools/testing/vm/kvmf-vm
 BUILD_LOG := .build.log
 
-.PHONY: all modules check deps selftests test demo clean kdir
+.PHONY: all modules check deps selftests test demo bench clean kdir
 
 all: modules
 
@@ -55,8 +56,14 @@ demo: deps
 	@$(MAKE) --no-print-directory modules selftests
 	@$(VM) -- sh -c 'tools/vmm/kvmf-info && echo && tools/vmm/kvmf-run'
 
+bench: deps
+	@$(MAKE) --no-print-directory modules
+	@$(MAKE) -C tools/testing/bench
+	@$(VM) --no-module -- tools/testing/bench/run-bench.sh
+
 clean:
 	-@test -d "$(KDIR)" && $(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C $(SELFTESTS) clean
 	$(MAKE) -C tools/vmm clean
+	$(MAKE) -C tools/testing/bench clean
 	rm -f $(BUILD_LOG)

@@ -21,7 +21,13 @@
 #define PTE_PS		BIT_ULL(7)
 #define PTE_ADDR_MASK	GENMASK_ULL(51, 12)
 
-int kvmf_x86_read_guest_phys(struct kvmf_vcpu *vcpu, u64 gpa, void *buf, unsigned int len)
+/*
+ * Copies between @buf and guest physical memory, page by page through the
+ * memslots.  Writes to read-only slots are refused: the guest could not
+ * make them either.
+ */
+static int guest_phys_copy(struct kvmf_vcpu *vcpu, u64 gpa, void *buf, unsigned int len,
+			   bool write)
 {
 	struct kvmf_vm_mem *mem = &vcpu->vm->mem;
 	int idx, r = 0;
@@ -30,15 +36,16 @@ int kvmf_x86_read_guest_phys(struct kvmf_vcpu *vcpu, u64 gpa, void *buf, unsigne
 	while (len) {
 		unsigned int chunk = min_t(unsigned int, len, PAGE_SIZE - offset_in_page(gpa));
 		const struct kvmf_memslot *slot;
-		unsigned long hva;
+		void __user *uaddr;
 
 		slot = kvmf_memslot_find_gfn(kvmf_memslots_get(mem), gpa >> PAGE_SHIFT);
-		if (!slot) {
+		if (!slot || (write && (slot->flags & KVM_MEM_READONLY))) {
 			r = -EFAULT;
 			break;
 		}
-		hva = kvmf_memslot_gfn_to_hva(slot, gpa >> PAGE_SHIFT) + offset_in_page(gpa);
-		if (copy_from_user(buf, (const void __user *)hva, chunk)) {
+		uaddr = (void __user *)(kvmf_memslot_gfn_to_hva(slot, gpa >> PAGE_SHIFT) +
+					offset_in_page(gpa));
+		if (write ? copy_to_user(uaddr, buf, chunk) : copy_from_user(buf, uaddr, chunk)) {
 			r = -EFAULT;
 			break;
 		}
@@ -48,6 +55,17 @@ int kvmf_x86_read_guest_phys(struct kvmf_vcpu *vcpu, u64 gpa, void *buf, unsigne
 	}
 	srcu_read_unlock(&mem->srcu, idx);
 	return r;
+}
+
+int kvmf_x86_read_guest_phys(struct kvmf_vcpu *vcpu, u64 gpa, void *buf, unsigned int len)
+{
+	return guest_phys_copy(vcpu, gpa, buf, len, false);
+}
+
+int kvmf_x86_write_guest_phys(struct kvmf_vcpu *vcpu, u64 gpa, const void *buf,
+			      unsigned int len)
+{
+	return guest_phys_copy(vcpu, gpa, (void *)buf, len, true);
 }
 
 static int guest_read_pte(struct kvmf_vcpu *vcpu, u64 gpa, unsigned int size, u64 *pte)
@@ -120,8 +138,9 @@ int kvmf_x86_gva_to_gpa(struct kvmf_vcpu *vcpu, const struct kvmf_x86_paging *p,
 	return guest_walk_32(vcpu, p, gva, gpa);
 }
 
-int kvmf_x86_read_guest_virt(struct kvmf_vcpu *vcpu, const struct kvmf_x86_paging *p, u64 gva,
-			     void *buf, unsigned int len)
+/* Copies between @buf and guest linear memory, page by page through the guest's tables. */
+static int guest_virt_copy(struct kvmf_vcpu *vcpu, const struct kvmf_x86_paging *p, u64 gva,
+			   void *buf, unsigned int len, bool write)
 {
 	while (len) {
 		unsigned int chunk = min_t(unsigned int, len, PAGE_SIZE - offset_in_page(gva));
@@ -130,7 +149,7 @@ int kvmf_x86_read_guest_virt(struct kvmf_vcpu *vcpu, const struct kvmf_x86_pagin
 
 		r = kvmf_x86_gva_to_gpa(vcpu, p, gva, &gpa);
 		if (!r)
-			r = kvmf_x86_read_guest_phys(vcpu, gpa, buf, chunk);
+			r = guest_phys_copy(vcpu, gpa, buf, chunk, write);
 		if (r)
 			return r;
 		gva += chunk;
@@ -138,4 +157,16 @@ int kvmf_x86_read_guest_virt(struct kvmf_vcpu *vcpu, const struct kvmf_x86_pagin
 		len -= chunk;
 	}
 	return 0;
+}
+
+int kvmf_x86_read_guest_virt(struct kvmf_vcpu *vcpu, const struct kvmf_x86_paging *p, u64 gva,
+			     void *buf, unsigned int len)
+{
+	return guest_virt_copy(vcpu, p, gva, buf, len, false);
+}
+
+int kvmf_x86_write_guest_virt(struct kvmf_vcpu *vcpu, const struct kvmf_x86_paging *p,
+			      u64 gva, const void *buf, unsigned int len)
+{
+	return guest_virt_copy(vcpu, p, gva, (void *)buf, len, true);
 }

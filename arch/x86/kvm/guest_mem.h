@@ -9,10 +9,7 @@
 
 struct kvmf_vcpu;
 
-/* The guest's paging state, as the vendor backend holds it. */
-struct kvmf_x86_paging {
-	u64 cr0, cr3, cr4, efer;
-};
+#include <kvmfork/kvmf_host.h>
 
 /* 0, or -EFAULT when a page is outside every memslot or unreadable. */
 int kvmf_x86_read_guest_phys(struct kvmf_vcpu *vcpu, u64 gpa, void *buf, unsigned int len);
@@ -21,5 +18,10 @@ int kvmf_x86_gva_to_gpa(struct kvmf_vcpu *vcpu, const struct kvmf_x86_paging *p,
 			u64 *gpa);
 int kvmf_x86_read_guest_virt(struct kvmf_vcpu *vcpu, const struct kvmf_x86_paging *p, u64 gva,
 			     void *buf, unsigned int len);
+/* Writes through the guest's mappings; read-only slots refuse with -EFAULT. */
+int kvmf_x86_write_guest_phys(struct kvmf_vcpu *vcpu, u64 gpa, const void *buf,
+			      unsigned int len);
+int kvmf_x86_write_guest_virt(struct kvmf_vcpu *vcpu, const struct kvmf_x86_paging *p,
+			      u64 gva, const void *buf, unsigned int len);
 
 #endif /* KVMFORK_GUEST_MEM_H */

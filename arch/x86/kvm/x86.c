@@ -198,62 +198,11 @@ int kvmf_x86_internal_error(struct kvmf_vcpu *vcpu, u32 suberror, unsigned int n
 	return KVMF_EXIT_TO_USER;
 }
 
-/*
- * A non-string IN or OUT goes to userspace: the data sits in the PIO page,
- * from RAX for OUT; an IN is completed into RAX on the next KVM_RUN.  The
- * vendor has already moved RIP past the instruction.
- */
-int kvmf_x86_pio_exit(struct kvmf_vcpu *vcpu, u16 port, u8 size, bool in, u32 count)
-{
-	struct kvm_run *run = vcpu->run;
-	void *data = page_address(vcpu->arch.pio_page);
-
-	run->exit_reason = KVM_EXIT_IO;
-	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
-	run->io.size = size;
-	run->io.port = port;
-	run->io.count = count;
-	run->io.data_offset = KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
-
-	if (!in)
-		memcpy(data, &vcpu->arch.regs[KVMF_REG_RAX], size);
-
-	vcpu->arch.pio = (struct kvmf_pio) {
-		.pending = in, .in = in, .size = size, .port = port, .count = count,
-	};
-	return KVMF_EXIT_TO_USER;
-}
-
-/* Finishes an IN that went to userspace: its data is in the PIO page now. */
-static void kvmf_x86_complete_pio(struct kvmf_vcpu *vcpu)
-{
-	struct kvmf_pio *pio = &vcpu->arch.pio;
-	u64 *rax = &vcpu->arch.regs[KVMF_REG_RAX];
-	const void *data = page_address(vcpu->arch.pio_page);
-
-	if (!pio->pending)
-		return;
-	pio->pending = false;
-
-	switch (pio->size) {
-	case 1:
-		*rax = (*rax & ~0xffull) | *(const u8 *)data;
-		break;
-	case 2:
-		*rax = (*rax & ~0xffffull) | *(const u16 *)data;
-		break;
-	default:
-		/* A 32-bit register write zero-extends into the upper half. */
-		*rax = *(const u32 *)data;
-		break;
-	}
-}
-
 static int kvmf_x86_vcpu_run(struct kvmf_vcpu *vcpu)
 {
 	int r;
 
-	kvmf_x86_complete_pio(vcpu);
+	kvmf_x86_pio_complete(vcpu);
 
 	r = fpu_swap_kvm_fpstate(&vcpu->arch.guest_fpu, true);
 	if (r)

@@ -9,6 +9,8 @@
 #include <linux/kvm.h>
 #include <linux/types.h>
 
+#include <kvmfork/kvmf_host.h>
+
 struct kvmf_vm;
 struct kvmf_vcpu;
 
@@ -47,9 +49,12 @@ extern const struct kvmf_x86_vendor_ops kvmf_svm_vendor_ops;
 /* arch/x86/kvm/x86.c: services for vendor backends. */
 void kvmf_x86_kick_vcpus(struct kvmf_vm *vm);
 void kvmf_x86_reset_regs(struct kvmf_vcpu *vcpu);
-int kvmf_x86_pio_exit(struct kvmf_vcpu *vcpu, u16 port, u8 size, bool in, u32 count);
 int kvmf_x86_internal_error(struct kvmf_vcpu *vcpu, u32 suberror, unsigned int ndata,
 			    const u64 *data);
+
+/* arch/x86/kvm/pio.c: port I/O to userspace, string forms included. */
+int kvmf_x86_pio(struct kvmf_vcpu *vcpu, const struct kvmf_pio_insn *insn);
+void kvmf_x86_pio_complete(struct kvmf_vcpu *vcpu);
 
 /* arch/x86/kvm/cpuid.c: the CPUID answer for a guest. */
 void kvmf_x86_cpuid(struct kvmf_vcpu *vcpu, u32 leaf, u32 subleaf, u32 out[4]);

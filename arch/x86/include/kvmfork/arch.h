@@ -39,12 +39,28 @@ struct kvmf_arch_vm {
 	void *vendor;
 };
 
-/* A port I/O exit that userspace still has to complete. */
+/* The guest's paging state, as the vendor backend holds it. */
+struct kvmf_x86_paging {
+	u64 cr0, cr3, cr4, efer;
+};
+
+/* An intercepted IN, OUT, INS or OUTS, as the vendor decoded it. */
+struct kvmf_pio_insn {
+	u16 port;
+	u8 size;		/* operand: 1, 2 or 4 bytes */
+	bool in;
+	bool string;
+	bool rep;
+	u8 addr_size;		/* string forms: 2, 4 or 8 (RSI/RDI/RCX width) */
+	u64 seg_base;		/* string forms: DS (or override) for OUTS, ES for INS */
+	u64 next_rip;
+	struct kvmf_x86_paging paging;
+};
+
+/* A port I/O exit that userspace still has to complete (IN and INS). */
 struct kvmf_pio {
 	bool pending;
-	bool in;
-	u8 size;
-	u16 port;
+	struct kvmf_pio_insn insn;
 	u32 count;
 };
 

@@ -130,23 +130,124 @@ static int svm_exit_cpuid(struct kvmf_vcpu *vcpu)
 	return KVMF_EXIT_RESUME;
 }
 
+static bool svm_long_mode_code(const struct vmcb_save_area *save)
+{
+	return (save->efer & EFER_LMA) && (save->cs.attrib & VMCB_ATTR_L);
+}
+
+/* Legacy prefixes of an OUTS/INS that the IOIO exit information may not give. */
+struct svm_string_prefixes {
+	int seg_override;	/* -1, or 0-5 in ES, CS, SS, DS, FS, GS order */
+	bool addr_size_override;
+};
+
+/*
+ * Reads the legacy prefixes (and REX in 64-bit mode) at CS:RIP.  The exit
+ * gives the segment of an OUTS only with decode assists, so it is read from
+ * the instruction, which works on every CPU.
+ */
+static int svm_read_prefixes(struct kvmf_vcpu *vcpu, struct svm_string_prefixes *px)
+{
+	static const u8 seg_prefix[] = { 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65 };
+	const struct vmcb_save_area *save = &svm_vmcb(vcpu)->save;
+	struct kvmf_x86_paging paging;
+	u8 insn[15];
+	unsigned int i, s;
+
+	svm_get_paging(vcpu, &paging);
+	if (kvmf_x86_read_guest_virt(vcpu, &paging, save->cs.base + vcpu->arch.rip, insn, 1))
+		return -EFAULT;
+	/* The rest may cross into an unmapped page; prefixes stop before that. */
+	for (i = 1; i < sizeof(insn); i++)
+		if (kvmf_x86_read_guest_virt(vcpu, &paging, save->cs.base + vcpu->arch.rip + i,
+					     &insn[i], 1))
+			break;
+
+	*px = (struct svm_string_prefixes) { .seg_override = -1 };
+	for (i = 0; i < sizeof(insn); i++) {
+		for (s = 0; s < ARRAY_SIZE(seg_prefix); s++)
+			if (insn[i] == seg_prefix[s])
+				px->seg_override = s;
+		if (insn[i] == 0x67)
+			px->addr_size_override = true;
+		else if (insn[i] >= 0x6c && insn[i] <= 0x6f)
+			return 0;	/* INS or OUTS itself */
+		else if (!(insn[i] == 0x66 || insn[i] == 0xf2 || insn[i] == 0xf3 ||
+			   insn[i] == 0xf0 || (insn[i] & 0xf0) == 0x40 ||
+			   memchr(seg_prefix, insn[i], sizeof(seg_prefix))))
+			return -EINVAL;
+	}
+	return -EINVAL;
+}
+
+/* Segment and address size of an INS or OUTS. */
+static int svm_decode_string_io(struct kvmf_vcpu *vcpu, u32 info, struct kvmf_pio_insn *insn)
+{
+	const struct vmcb_save_area *save = &svm_vmcb(vcpu)->save;
+	const struct vmcb_seg *segs[] = {
+		&save->es, &save->cs, &save->ss, &save->ds, &save->fs, &save->gs,
+	};
+	struct svm_string_prefixes px;
+	int seg;
+
+	if (svm_read_prefixes(vcpu, &px))
+		return -EFAULT;
+
+	/* INS always writes ES:RDI; OUTS reads DS:RSI unless overridden. */
+	seg = insn->in ? 0 : (px.seg_override >= 0 ? px.seg_override : 3);
+	insn->seg_base = segs[seg]->base;
+	if (svm_long_mode_code(save) && seg < 4)
+		insn->seg_base = 0;	/* 64-bit mode: only FS and GS have bases */
+
+	switch ((info & SVM_IOIO_ASIZE_MASK) >> SVM_IOIO_ASIZE_SHIFT) {
+	case 1:
+		insn->addr_size = 2;
+		break;
+	case 2:
+		insn->addr_size = 4;
+		break;
+	case 4:
+		insn->addr_size = 8;
+		break;
+	default:
+		/* Not reported: the mode's default, flipped by a 0x67 prefix. */
+		if (svm_long_mode_code(save))
+			insn->addr_size = px.addr_size_override ? 4 : 8;
+		else if (save->cs.attrib & VMCB_ATTR_DB)
+			insn->addr_size = px.addr_size_override ? 2 : 4;
+		else
+			insn->addr_size = px.addr_size_override ? 4 : 2;
+	}
+	return 0;
+}
+
 /*
  * Port I/O.  EXITINFO2 holds the address of the next instruction whether or
- * not the CPU has NRIP save (APM: "IOIO Intercept").  String forms need the
- * emulator and are not handled yet.
+ * not the CPU has NRIP save (APM: "IOIO Intercept").
  */
 static int svm_exit_ioio(struct kvmf_vcpu *vcpu)
 {
 	const struct vmcb_control_area *c = &svm_vmcb(vcpu)->control;
 	u32 info = c->exit_info_1;
-	u8 size = (info & SVM_IOIO_SIZE_MASK) >> SVM_IOIO_SIZE_SHIFT;
+	struct kvmf_pio_insn insn = {
+		.port = info >> SVM_IOIO_PORT_SHIFT,
+		.size = (info & SVM_IOIO_SIZE_MASK) >> SVM_IOIO_SIZE_SHIFT,
+		.in = info & SVM_IOIO_IN,
+		.string = info & SVM_IOIO_STRING,
+		.rep = info & SVM_IOIO_REP,
+		.next_rip = c->exit_info_2,
+	};
 
-	if (info & SVM_IOIO_STRING)
-		return svm_exit_unexpected(vcpu);
+	if (insn.string) {
+		if (svm_decode_string_io(vcpu, info, &insn)) {
+			u64 data[2] = { info, vcpu->arch.rip };
 
-	vcpu->arch.rip = c->exit_info_2;
-	return kvmf_x86_pio_exit(vcpu, info >> SVM_IOIO_PORT_SHIFT, size,
-				 info & SVM_IOIO_IN, 1);
+			return kvmf_x86_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+						       ARRAY_SIZE(data), data);
+		}
+		svm_get_paging(vcpu, &insn.paging);
+	}
+	return kvmf_x86_pio(vcpu, &insn);
 }
 
 static int svm_exit_shutdown(struct kvmf_vcpu *vcpu)

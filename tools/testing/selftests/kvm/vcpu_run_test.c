@@ -183,6 +183,115 @@ static void test_long_mode_64(void)
 	KVMF_ASSERT_EQ(regs.rip, CODE_GPA + sizeof(code));
 }
 
+/*
+ * Runs the guest until HLT, collecting the data of every OUT/OUTS to @port
+ * into @out (whatever the batching of each exit) and answering every IN/INS
+ * from @port with bytes counting up from @in_first.  Returns the bytes out.
+ */
+static size_t run_string_io(struct guest *g, unsigned short port, unsigned char *out,
+			    size_t out_size, unsigned char in_first)
+{
+	size_t n_out = 0;
+
+	for (;;) {
+		struct kvm_run *run = g->run;
+		unsigned char *data = (unsigned char *)run + run->io.data_offset;
+		size_t bytes, i;
+
+		KVMF_CHECK(ioctl(g->vcpu, KVM_RUN, 0));
+		if (run->exit_reason == KVM_EXIT_HLT)
+			return n_out;
+		KVMF_ASSERT(run->exit_reason == KVM_EXIT_IO, "exit reason %u", run->exit_reason);
+		KVMF_ASSERT_EQ(run->io.port, port);
+		bytes = (size_t)run->io.size * run->io.count;
+		KVMF_ASSERT(run->io.count >= 1 && bytes <= 4096, "count %u", run->io.count);
+		data = (unsigned char *)run + run->io.data_offset;
+		if (run->io.direction == KVM_EXIT_IO_OUT) {
+			KVMF_ASSERT(n_out + bytes <= out_size, "too much output");
+			memcpy(out + n_out, data, bytes);
+			n_out += bytes;
+		} else {
+			for (i = 0; i < bytes; i++)
+				data[i] = in_first++;
+		}
+	}
+}
+
+static void test_string_io(void)
+{
+	static const unsigned char code[] = {
+		0xbe, 0x00, 0x00, 0x01, 0x00,	/* mov esi, 0x10000 */
+		0xb9, 0x00, 0x30, 0x00, 0x00,	/* mov ecx, 0x3000 */
+		0x66, 0xba, 0x44, 0x00,		/* mov dx, 0x44 */
+		0xf3, 0x6e,			/* rep outsb */
+		0xbf, 0x00, 0x00, 0x02, 0x00,	/* mov edi, 0x20000 */
+		0xb9, 0x05, 0x00, 0x00, 0x00,	/* mov ecx, 5 */
+		0xf3, 0x66, 0x6d,		/* rep insw */
+		0x31, 0xc9,			/* xor ecx, ecx */
+		0xf3, 0x6e,			/* rep outsb, RCX = 0: nothing */
+		0xbe, 0x02, 0x00, 0x03, 0x00,	/* mov esi, 0x30002 */
+		0xb9, 0x03, 0x00, 0x00, 0x00,	/* mov ecx, 3 */
+		0xfd,				/* std */
+		0xf3, 0x6e,			/* rep outsb, backwards */
+		0xfc,				/* cld */
+		0xf4,				/* hlt */
+	};
+	static unsigned char out[0x3000 + 3];
+	struct kvm_regs regs;
+	struct guest g;
+	size_t n, i;
+
+	guest_create(&g);
+	guest_setup(&g, 64, code, sizeof(code));
+	for (i = 0; i < 0x3000; i++)
+		g.mem[0x10000 + i] = i * 7;
+	memcpy(g.mem + 0x30000, "xyz", 3);
+
+	n = run_string_io(&g, 0x44, out, sizeof(out), 0x80);
+	KVMF_ASSERT_EQ(n, 0x3000 + 3);
+	for (i = 0; i < 0x3000; i++)
+		KVMF_ASSERT(out[i] == (unsigned char)(i * 7), "byte %zu: %#x", i, out[i]);
+	/* Backwards: z, y, x. */
+	KVMF_ASSERT(!memcmp(out + 0x3000, "zyx", 3), "%.3s", out + 0x3000);
+	/* INS wrote 5 words of counting bytes. */
+	for (i = 0; i < 10; i++)
+		KVMF_ASSERT_EQ(g.mem[0x20000 + i], 0x80 + i);
+
+	KVMF_CHECK(ioctl(g.vcpu, KVM_GET_REGS, &regs));
+	KVMF_ASSERT_EQ(regs.rsi, 0x30002 - 3);
+	KVMF_ASSERT_EQ(regs.rdi, 0x2000a);
+	KVMF_ASSERT_EQ(regs.rcx, 0);
+	KVMF_ASSERT_EQ(regs.rip, CODE_GPA + sizeof(code));
+}
+
+/* OUTS honours a segment override; in 32-bit mode segments have bases. */
+static void test_string_io_segment(void)
+{
+	static const unsigned char code[] = {
+		0xbe, 0x00, 0x00, 0x00, 0x00,	/* mov esi, 0 */
+		0x66, 0xba, 0x45, 0x00,		/* mov dx, 0x45 */
+		0x64, 0x6e,			/* fs outsb */
+		0x6e,				/* outsb (DS) */
+		0xf4,				/* hlt */
+	};
+	unsigned char out[2];
+	struct kvm_sregs sregs;
+	struct guest g;
+
+	guest_create(&g);
+	guest_setup(&g, 32, code, sizeof(code));
+	KVMF_CHECK(ioctl(g.vcpu, KVM_GET_SREGS, &sregs));
+	sregs.fs.base = 0x40000;
+	KVMF_CHECK(ioctl(g.vcpu, KVM_SET_SREGS, &sregs));
+	g.mem[0x40000] = 'F';
+	g.mem[0x40001] = '?';
+	g.mem[0] = '?';
+	g.mem[1] = 'D';
+
+	KVMF_ASSERT_EQ(run_string_io(&g, 0x45, out, sizeof(out), 0), 2);
+	KVMF_ASSERT(out[0] == 'F' && out[1] == 'D', "got %c%c", out[0], out[1]);
+}
+
 static void test_cpuid_in_kernel(void)
 {
 	static const unsigned char code[] = {
@@ -436,6 +545,8 @@ static const struct kvmf_test tests[] = {
 	{ "real_mode", test_real_mode },
 	{ "protected_mode_32", test_protected_mode_32 },
 	{ "long_mode_64", test_long_mode_64 },
+	{ "string_io", test_string_io },
+	{ "string_io_segment", test_string_io_segment },
 	{ "cpuid_in_kernel", test_cpuid_in_kernel },
 	{ "triple_fault", test_triple_fault },
 	{ "invalid_state_fail_entry", test_invalid_state_fail_entry },

@@ -51,7 +51,9 @@ struct kvmf_arch_ops {
 	void (*vcpu_destroy)(struct kvmf_vcpu *vcpu);
 
 	/*
-	 * KVM_RUN: run until an exit to userspace (return 0, with
+	 * KVM_RUN: first finish what the last exit left to userspace (the data
+	 * of an IN, an MMIO read), then return -EINTR if run->immediate_exit
+	 * is set; else run until an exit to userspace (return 0, with
 	 * vcpu->run->exit_reason set) or an error (negative errno; -EINTR
 	 * with KVM_EXIT_INTR for a pending signal).
 	 */

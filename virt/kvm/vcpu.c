@@ -25,10 +25,6 @@ static long kvmf_vcpu_run(void *obj, void *data, unsigned long arg)
 	sigset_t saved;
 	int r;
 
-	/* Userspace may ask for an exit before any guest instruction runs. */
-	if (READ_ONCE(vcpu->run->immediate_exit))
-		return -EINTR;
-
 	if (vcpu->sigmask_active)
 		sigprocmask(SIG_SETMASK, &vcpu->sigmask, &saved);
 

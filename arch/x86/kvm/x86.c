@@ -204,6 +204,14 @@ static int kvmf_x86_vcpu_run(struct kvmf_vcpu *vcpu)
 
 	kvmf_x86_pio_complete(vcpu);
 
+	/*
+	 * Userspace may ask for an exit before any guest instruction runs;
+	 * pending I/O is completed first, so that the state it reads after
+	 * this (to migrate, say) is whole.
+	 */
+	if (READ_ONCE(vcpu->run->immediate_exit))
+		return -EINTR;
+
 	r = fpu_swap_kvm_fpstate(&vcpu->arch.guest_fpu, true);
 	if (r)
 		return r;

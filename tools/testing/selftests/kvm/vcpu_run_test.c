@@ -375,6 +375,29 @@ static void test_immediate_exit(void)
 	guest_run(&g, KVM_EXIT_HLT);
 }
 
+/* immediate_exit still completes the IN userspace answered. */
+static void test_immediate_exit_completes_in(void)
+{
+	static const unsigned char code[] = {
+		0xe4, 0x20,		/* in al, 0x20 */
+		0xf4,			/* hlt */
+	};
+	struct kvm_regs regs;
+	struct guest g;
+
+	guest_create(&g);
+	guest_setup(&g, 16, code, sizeof(code));
+	guest_run(&g, KVM_EXIT_IO);
+	*((unsigned char *)g.run + g.run->io.data_offset) = 0x77;
+	g.run->immediate_exit = 1;
+	KVMF_ASSERT_ERRNO(ioctl(g.vcpu, KVM_RUN, 0), EINTR);
+	KVMF_CHECK(ioctl(g.vcpu, KVM_GET_REGS, &regs));
+	KVMF_ASSERT_EQ(regs.rax & 0xff, 0x77);
+	KVMF_ASSERT_EQ(regs.rip, CODE_GPA + 2);
+	g.run->immediate_exit = 0;
+	guest_run(&g, KVM_EXIT_HLT);
+}
+
 static void on_alarm(int sig)
 {
 	(void)sig;
@@ -552,6 +575,7 @@ static const struct kvmf_test tests[] = {
 	{ "invalid_state_fail_entry", test_invalid_state_fail_entry },
 	{ "run_bad_arg", test_run_bad_arg },
 	{ "immediate_exit", test_immediate_exit },
+	{ "immediate_exit_completes_in", test_immediate_exit_completes_in },
 	{ "signal_interrupts_guest_loop", test_signal_interrupts_guest_loop },
 	{ "vcpu_ids", test_vcpu_ids },
 	{ "parallel_vcpus", test_parallel_vcpus },

@@ -90,12 +90,14 @@ void kvmf_tdp_destroy(struct kvmf_vm *vm)
 }
 
 /*
- * The leaf entry for @gpa, creating missing tables from @spare (a page each,
- * consumed and cleared as used).  Called with tdp->lock held.
+ * The leaf entry for @gpa, creating missing tables from the pages in @spare
+ * (each consumed and cleared as used); NULL when a table is missing and no
+ * spare page is left.  Called with tdp->lock held.
  */
-static u64 *tdp_leaf_entry(struct kvmf_tdp *tdp, u64 gpa, u64 **spare)
+static u64 *tdp_leaf_entry(struct kvmf_tdp *tdp, u64 gpa, u64 **spare, unsigned int nr_spare)
 {
 	u64 *table = tdp->root;
+	unsigned int i;
 	int level;
 
 	lockdep_assert_held(&tdp->lock);
@@ -104,15 +106,30 @@ static u64 *tdp_leaf_entry(struct kvmf_tdp *tdp, u64 gpa, u64 **spare)
 		u64 *entry = &table[tdp_index(gpa, level)];
 
 		if (!(*entry & TDP_P)) {
-			u64 *next = *spare;
-
-			*spare = NULL;
-			spare++;
-			*entry = virt_to_phys(next) | TDP_TABLE_FLAGS;
+			for (i = 0; i < nr_spare && !spare[i]; i++)
+				;
+			if (i == nr_spare)
+				return NULL;
+			*entry = virt_to_phys(spare[i]) | TDP_TABLE_FLAGS;
+			spare[i] = NULL;
 		}
 		table = tdp_table_of(*entry);
 	}
 	return &table[tdp_index(gpa, 1)];
+}
+
+/* Fills the empty places of @spare with zeroed pages. */
+static int tdp_topup_spare(u64 **spare, unsigned int nr_spare)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_spare; i++) {
+		if (!spare[i])
+			spare[i] = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+		if (!spare[i])
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 /* Gets the host page behind @hva; *writable says how it may be mapped. */
@@ -151,14 +168,6 @@ int kvmf_tdp_fault(struct kvmf_vm *vm, u64 gpa, bool write)
 	u64 *leaf, new, old = 0;
 	int idx, r, i;
 
-	for (i = 0; i < ARRAY_SIZE(spare); i++) {
-		spare[i] = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-		if (!spare[i]) {
-			r = -ENOMEM;
-			goto out_free_spare;
-		}
-	}
-
 	idx = srcu_read_lock(&vm->mem.srcu);
 	slot = kvmf_memslot_find_gfn(kvmf_memslots_get(&vm->mem), gfn);
 	slot_writable = slot && !(slot->flags & KVM_MEM_READONLY);
@@ -174,8 +183,22 @@ int kvmf_tdp_fault(struct kvmf_vm *vm, u64 gpa, bool write)
 
 	new = page_to_phys(page) | TDP_P | TDP_US | (writable ? TDP_RW : 0);
 
-	spin_lock(&tdp->lock);
-	leaf = tdp_leaf_entry(tdp, gpa, spare);
+	/*
+	 * Table pages are allocated outside the lock, and only when the walk
+	 * finds a level missing: once the tables exist, a fault allocates none.
+	 */
+	for (;;) {
+		spin_lock(&tdp->lock);
+		leaf = tdp_leaf_entry(tdp, gpa, spare, ARRAY_SIZE(spare));
+		if (leaf)
+			break;
+		spin_unlock(&tdp->lock);
+		r = tdp_topup_spare(spare, ARRAY_SIZE(spare));
+		if (r) {
+			put_page(page);
+			goto out_unlock_srcu;
+		}
+	}
 	if ((*leaf & TDP_P) && ((*leaf & TDP_RW) || !writable)) {
 		/* Another vCPU mapped it first, at least as permissively. */
 		put_page(page);
@@ -195,7 +218,6 @@ int kvmf_tdp_fault(struct kvmf_vm *vm, u64 gpa, bool write)
 
 out_unlock_srcu:
 	srcu_read_unlock(&vm->mem.srcu, idx);
-out_free_spare:
 	for (i = 0; i < ARRAY_SIZE(spare); i++)
 		if (spare[i])
 			free_page((unsigned long)spare[i]);

@@ -161,11 +161,17 @@ static int kvmf_x86_vcpu_create(struct kvmf_vcpu *vcpu)
 		goto err_free_pio;
 	}
 
-	r = kvmf_x86_vendor->vcpu_create(vcpu);
+	r = kvmf_x86_emul_create(vcpu);
 	if (r)
 		goto err_free_fpu;
+
+	r = kvmf_x86_vendor->vcpu_create(vcpu);
+	if (r)
+		goto err_free_emul;
 	return 0;
 
+err_free_emul:
+	kvmf_x86_emul_destroy(vcpu);
 err_free_fpu:
 	fpu_free_guest_fpstate(&arch->guest_fpu);
 err_free_pio:
@@ -176,6 +182,7 @@ err_free_pio:
 static void kvmf_x86_vcpu_destroy(struct kvmf_vcpu *vcpu)
 {
 	kvmf_x86_vendor->vcpu_destroy(vcpu);
+	kvmf_x86_emul_destroy(vcpu);
 	fpu_free_guest_fpstate(&vcpu->arch.guest_fpu);
 	__free_page(vcpu->arch.pio_page);
 }
@@ -198,11 +205,20 @@ int kvmf_x86_internal_error(struct kvmf_vcpu *vcpu, u32 suberror, unsigned int n
 	return KVMF_EXIT_TO_USER;
 }
 
+void kvmf_x86_queue_exception(struct kvmf_vcpu *vcpu, u8 vector, bool has_error, u32 error,
+			      u64 cr2)
+{
+	kvmf_x86_vendor->queue_exception(vcpu, vector, has_error, error, cr2);
+}
+
 static int kvmf_x86_vcpu_run(struct kvmf_vcpu *vcpu)
 {
 	int r;
 
 	kvmf_x86_pio_complete(vcpu);
+	r = kvmf_x86_mmio_complete(vcpu);
+	if (r != KVMF_EXIT_RESUME)
+		return r;
 
 	/*
 	 * Userspace may ask for an exit before any guest instruction runs;
@@ -235,7 +251,7 @@ static int kvmf_x86_vcpu_run(struct kvmf_vcpu *vcpu)
 }
 
 /* Where each general-purpose register sits in struct kvm_regs. */
-static const u16 kvmf_kvm_regs_offset[KVMF_NR_GPRS] = {
+static const u16 kvmf_kvm_regs_offset[KVMF_NR_REGS] = {
 	[KVMF_REG_RAX] = offsetof(struct kvm_regs, rax),
 	[KVMF_REG_RCX] = offsetof(struct kvm_regs, rcx),
 	[KVMF_REG_RDX] = offsetof(struct kvm_regs, rdx),
@@ -258,7 +274,7 @@ static int kvmf_x86_get_regs(struct kvmf_vcpu *vcpu, struct kvm_regs *regs)
 {
 	int i;
 
-	for (i = 0; i < KVMF_NR_GPRS; i++)
+	for (i = 0; i < KVMF_NR_REGS; i++)
 		*(u64 *)((u8 *)regs + kvmf_kvm_regs_offset[i]) = vcpu->arch.regs[i];
 	regs->rip = vcpu->arch.rip;
 	regs->rflags = vcpu->arch.rflags;
@@ -269,7 +285,7 @@ static int kvmf_x86_set_regs(struct kvmf_vcpu *vcpu, const struct kvm_regs *regs
 {
 	int i;
 
-	for (i = 0; i < KVMF_NR_GPRS; i++)
+	for (i = 0; i < KVMF_NR_REGS; i++)
 		vcpu->arch.regs[i] = *(const u64 *)((const u8 *)regs + kvmf_kvm_regs_offset[i]);
 	vcpu->arch.rip = regs->rip;
 	/* As on hardware, bit 1 always reads as 1. */

@@ -11,6 +11,8 @@
 
 #include <kvmfork/kvmf_host.h>
 
+#include "emulate.h"
+
 struct kvmf_vm;
 struct kvmf_vcpu;
 
@@ -42,6 +44,18 @@ struct kvmf_x86_vendor_ops {
 	int (*vcpu_run_once)(struct kvmf_vcpu *vcpu);
 	int (*get_sregs)(struct kvmf_vcpu *vcpu, struct kvm_sregs *sregs);
 	int (*set_sregs)(struct kvmf_vcpu *vcpu, const struct kvm_sregs *sregs);
+	/* Deliver an exception on the next entry (@cr2 for #PF). */
+	void (*queue_exception)(struct kvmf_vcpu *vcpu, u8 vector, bool has_error,
+				u32 error, u64 cr2);
+};
+
+/* What the instruction emulator needs to know of the vCPU's mode. */
+struct kvmf_x86_cpu_mode {
+	enum kvmf_emul_mode mode;
+	bool cs_d;
+	bool la57;
+	u64 seg_base[KVMF_NR_SEGS];
+	struct kvmf_x86_paging paging;
 };
 
 extern const struct kvmf_x86_vendor_ops kvmf_svm_vendor_ops;
@@ -55,6 +69,18 @@ int kvmf_x86_internal_error(struct kvmf_vcpu *vcpu, u32 suberror, unsigned int n
 /* arch/x86/kvm/pio.c: port I/O to userspace, string forms included. */
 int kvmf_x86_pio(struct kvmf_vcpu *vcpu, const struct kvmf_pio_insn *insn);
 void kvmf_x86_pio_complete(struct kvmf_vcpu *vcpu);
+
+/* arch/x86/kvm/mmio.c: the instruction emulator on a vCPU. */
+int kvmf_x86_emul_create(struct kvmf_vcpu *vcpu);
+void kvmf_x86_emul_destroy(struct kvmf_vcpu *vcpu);
+int kvmf_x86_emulate_mmio(struct kvmf_vcpu *vcpu, const struct kvmf_x86_cpu_mode *m);
+int kvmf_x86_mmio_complete(struct kvmf_vcpu *vcpu);
+/* Decodes the instruction at CS:RIP (for its length, prefixes...); NULL if it cannot. */
+const struct kvmf_insn *kvmf_x86_decode(struct kvmf_vcpu *vcpu, const struct kvmf_x86_cpu_mode *m);
+/* KVM_EXIT_INTERNAL_ERROR (emulation) with the bytes the decoder fetched. */
+int kvmf_x86_emulation_failure(struct kvmf_vcpu *vcpu);
+void kvmf_x86_queue_exception(struct kvmf_vcpu *vcpu, u8 vector, bool has_error, u32 error,
+			      u64 cr2);
 
 /* arch/x86/kvm/cpuid.c: the CPUID answer for a guest. */
 void kvmf_x86_cpuid(struct kvmf_vcpu *vcpu, u32 leaf, u32 subleaf, u32 out[4]);

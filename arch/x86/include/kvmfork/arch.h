@@ -16,7 +16,7 @@ enum kvmf_x86_reg {
 	KVMF_REG_RSP, KVMF_REG_RBP, KVMF_REG_RSI, KVMF_REG_RDI,
 	KVMF_REG_R8, KVMF_REG_R9, KVMF_REG_R10, KVMF_REG_R11,
 	KVMF_REG_R12, KVMF_REG_R13, KVMF_REG_R14, KVMF_REG_R15,
-	KVMF_NR_GPRS,
+	KVMF_NR_REGS,
 };
 
 /*
@@ -66,7 +66,7 @@ struct kvmf_pio {
 
 struct kvmf_arch_vcpu {
 	/* Registers, copied to and from the vendor's guest state around each entry. */
-	u64 regs[KVMF_NR_GPRS];
+	u64 regs[KVMF_NR_REGS];
 	u64 rip;
 	u64 rflags;
 	/* The page userspace maps at KVM_PIO_PAGE_OFFSET. */
@@ -81,6 +81,8 @@ struct kvmf_arch_vcpu {
 	u64 tdp_flush_seen;
 	/* Guest FPU/extended state, swapped in for the duration of KVM_RUN. */
 	struct fpu_guest guest_fpu;
+	/* The instruction emulator's state, kept across an MMIO exit. */
+	struct kvmf_x86_emul *emul;
 	/* The vendor backend's per-vCPU state (struct kvmf_svm_vcpu for SVM). */
 	void *vendor;
 };

@@ -426,4 +426,5 @@ const struct kvmf_x86_vendor_ops kvmf_svm_vendor_ops = {
 	.vcpu_run_once		= svm_vcpu_run_once,
 	.get_sregs		= svm_get_sregs,
 	.set_sregs		= svm_set_sregs,
+	.queue_exception	= svm_queue_exception,
 };

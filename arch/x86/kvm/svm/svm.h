@@ -60,6 +60,7 @@ int svm_vcpu_run_once(struct kvmf_vcpu *vcpu);
 
 /* svm_exit.c */
 int svm_handle_exit(struct kvmf_vcpu *vcpu);
+void svm_queue_exception(struct kvmf_vcpu *vcpu, u8 vector, bool has_error, u32 error, u64 cr2);
 
 /* vmenter.S */
 void kvmf_svm_vmrun(u64 vmcb_pa, u64 *regs, u64 host_vmsave_pa);

@@ -24,13 +24,16 @@ static struct vmcb *svm_vmcb(struct kvmf_vcpu *vcpu)
 	return to_svm(vcpu)->vmcb;
 }
 
-static void svm_inject_exception(struct kvmf_vcpu *vcpu, u8 vector, bool has_error, u32 error)
+/* APM: "Event Injection": delivered on the next VMRUN. */
+void svm_queue_exception(struct kvmf_vcpu *vcpu, u8 vector, bool has_error, u32 error, u64 cr2)
 {
-	struct vmcb_control_area *c = &svm_vmcb(vcpu)->control;
+	struct vmcb *vmcb = svm_vmcb(vcpu);
 
-	c->event_inj = SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_EXCEPTION | vector |
-		       (has_error ? SVM_EVTINJ_ERROR_VALID : 0);
-	c->event_inj_err = error;
+	vmcb->control.event_inj = SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_EXCEPTION | vector |
+				  (has_error ? SVM_EVTINJ_ERROR_VALID : 0);
+	vmcb->control.event_inj_err = error;
+	if (vector == X86_TRAP_PF)
+		vmcb->save.cr2 = cr2;
 }
 
 static int svm_exit_unexpected(struct kvmf_vcpu *vcpu)
@@ -39,19 +42,6 @@ static int svm_exit_unexpected(struct kvmf_vcpu *vcpu)
 
 	return kvmf_x86_internal_error(vcpu, KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
 				       ARRAY_SIZE(data), data);
-}
-
-/*
- * The instruction at RIP could not be handled (e.g. it needs the emulator):
- * report it with its bytes, as KVM's emulation failure does.
- */
-static int svm_emulation_failure(struct kvmf_vcpu *vcpu, const u8 *insn, unsigned int len)
-{
-	u64 data[3] = { len };
-
-	memcpy(&data[1], insn, min_t(unsigned int, len, 2 * sizeof(u64)));
-	return kvmf_x86_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION, ARRAY_SIZE(data),
-				       data);
 }
 
 static void svm_get_paging(struct kvmf_vcpu *vcpu, struct kvmf_x86_paging *p)
@@ -63,33 +53,61 @@ static void svm_get_paging(struct kvmf_vcpu *vcpu, struct kvmf_x86_paging *p)
 	};
 }
 
+static bool svm_long_mode_code(const struct vmcb_save_area *save)
+{
+	return (save->efer & EFER_LMA) && (save->cs.attrib & VMCB_ATTR_L);
+}
+
+/* The guest's mode as the instruction emulator sees it. */
+static void svm_get_cpu_mode(struct kvmf_vcpu *vcpu, struct kvmf_x86_cpu_mode *m)
+{
+	const struct vmcb_save_area *save = &svm_vmcb(vcpu)->save;
+	const struct vmcb_seg *segs[KVMF_NR_SEGS] = {
+		[KVMF_SEG_ES] = &save->es, [KVMF_SEG_CS] = &save->cs, [KVMF_SEG_SS] = &save->ss,
+		[KVMF_SEG_DS] = &save->ds, [KVMF_SEG_FS] = &save->fs, [KVMF_SEG_GS] = &save->gs,
+	};
+	unsigned int i;
+
+	if (!(save->cr0 & X86_CR0_PE))
+		m->mode = KVMF_MODE_REAL;
+	else if (vcpu->arch.rflags & X86_EFLAGS_VM)
+		m->mode = KVMF_MODE_VM86;
+	else if (svm_long_mode_code(save))
+		m->mode = KVMF_MODE_LONG;
+	else if (save->efer & EFER_LMA)
+		m->mode = KVMF_MODE_COMPAT;
+	else
+		m->mode = KVMF_MODE_PROT;
+	m->cs_d = save->cs.attrib & VMCB_ATTR_DB;
+	m->la57 = save->cr4 & X86_CR4_LA57;
+	for (i = 0; i < KVMF_NR_SEGS; i++)
+		m->seg_base[i] = segs[i]->base;
+	svm_get_paging(vcpu, &m->paging);
+}
+
 /*
- * Moves RIP past the intercepted instruction, which must be the @len bytes
- * @insn.  With NRIP save the CPU tells where the next instruction starts;
- * without it, the bytes at CS:RIP are read and must be exactly those (an
- * encoding with prefixes is reported as an emulation failure).
+ * Moves RIP past the intercepted instruction.  With NRIP save the CPU tells
+ * where the next instruction starts; without it, the instruction at CS:RIP
+ * is decoded for its length.
  */
-static int svm_skip_insn(struct kvmf_vcpu *vcpu, const u8 *insn, unsigned int len)
+static int svm_skip_insn(struct kvmf_vcpu *vcpu)
 {
 	struct vmcb *vmcb = svm_vmcb(vcpu);
-	struct kvmf_x86_paging paging;
-	u8 bytes[4];
+	const struct kvmf_insn *insn;
+	struct kvmf_x86_cpu_mode m;
 
 	if (svm_has_nrips() && vmcb->control.next_rip) {
 		vcpu->arch.rip = vmcb->control.next_rip;
 		return KVMF_EXIT_RESUME;
 	}
 
-	svm_get_paging(vcpu, &paging);
-	if (len > sizeof(bytes) ||
-	    kvmf_x86_read_guest_virt(vcpu, &paging, vmcb->save.cs.base + vcpu->arch.rip,
-				     bytes, len) ||
-	    memcmp(bytes, insn, len))
-		return svm_emulation_failure(vcpu, bytes, len);
+	svm_get_cpu_mode(vcpu, &m);
+	insn = kvmf_x86_decode(vcpu, &m);
+	if (!insn)
+		return kvmf_x86_emulation_failure(vcpu);
 
-	vcpu->arch.rip += len;
-	/* Outside 64-bit mode RIP wraps at 32 bits. */
-	if (!(vmcb->save.cs.attrib & VMCB_ATTR_L) || !(vmcb->save.efer & EFER_LMA))
+	vcpu->arch.rip += insn->len;
+	if (m.mode != KVMF_MODE_LONG)
 		vcpu->arch.rip &= 0xffffffff;
 	return KVMF_EXIT_RESUME;
 }
@@ -102,8 +120,7 @@ static int svm_exit_host_event(struct kvmf_vcpu *vcpu)
 
 static int svm_exit_hlt(struct kvmf_vcpu *vcpu)
 {
-	static const u8 hlt[] = { 0xf4 };
-	int r = svm_skip_insn(vcpu, hlt, sizeof(hlt));
+	int r = svm_skip_insn(vcpu);
 
 	if (r != KVMF_EXIT_RESUME)
 		return r;
@@ -114,10 +131,9 @@ static int svm_exit_hlt(struct kvmf_vcpu *vcpu)
 
 static int svm_exit_cpuid(struct kvmf_vcpu *vcpu)
 {
-	static const u8 cpuid[] = { 0x0f, 0xa2 };
 	u64 *regs = vcpu->arch.regs;
 	u32 out[4];
-	int r = svm_skip_insn(vcpu, cpuid, sizeof(cpuid));
+	int r = svm_skip_insn(vcpu);
 
 	if (r != KVMF_EXIT_RESUME)
 		return r;
@@ -130,94 +146,33 @@ static int svm_exit_cpuid(struct kvmf_vcpu *vcpu)
 	return KVMF_EXIT_RESUME;
 }
 
-static bool svm_long_mode_code(const struct vmcb_save_area *save)
-{
-	return (save->efer & EFER_LMA) && (save->cs.attrib & VMCB_ATTR_L);
-}
-
-/* Legacy prefixes of an OUTS/INS that the IOIO exit information may not give. */
-struct svm_string_prefixes {
-	int seg_override;	/* -1, or 0-5 in ES, CS, SS, DS, FS, GS order */
-	bool addr_size_override;
-};
-
 /*
- * Reads the legacy prefixes (and REX in 64-bit mode) at CS:RIP.  The exit
- * gives the segment of an OUTS only with decode assists, so it is read from
- * the instruction, which works on every CPU.
+ * Segment and address size of an INS or OUTS.  The exit gives the segment
+ * only with decode assists and the address size not always, so both come
+ * from decoding the instruction, which works on every CPU.
  */
-static int svm_read_prefixes(struct kvmf_vcpu *vcpu, struct svm_string_prefixes *px)
+static int svm_decode_string_io(struct kvmf_vcpu *vcpu, struct kvmf_pio_insn *insn)
 {
-	static const u8 seg_prefix[] = { 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65 };
-	const struct vmcb_save_area *save = &svm_vmcb(vcpu)->save;
-	struct kvmf_x86_paging paging;
-	u8 insn[15];
-	unsigned int i, s;
-
-	svm_get_paging(vcpu, &paging);
-	if (kvmf_x86_read_guest_virt(vcpu, &paging, save->cs.base + vcpu->arch.rip, insn, 1))
-		return -EFAULT;
-	/* The rest may cross into an unmapped page; prefixes stop before that. */
-	for (i = 1; i < sizeof(insn); i++)
-		if (kvmf_x86_read_guest_virt(vcpu, &paging, save->cs.base + vcpu->arch.rip + i,
-					     &insn[i], 1))
-			break;
-
-	*px = (struct svm_string_prefixes) { .seg_override = -1 };
-	for (i = 0; i < sizeof(insn); i++) {
-		for (s = 0; s < ARRAY_SIZE(seg_prefix); s++)
-			if (insn[i] == seg_prefix[s])
-				px->seg_override = s;
-		if (insn[i] == 0x67)
-			px->addr_size_override = true;
-		else if (insn[i] >= 0x6c && insn[i] <= 0x6f)
-			return 0;	/* INS or OUTS itself */
-		else if (!(insn[i] == 0x66 || insn[i] == 0xf2 || insn[i] == 0xf3 ||
-			   insn[i] == 0xf0 || (insn[i] & 0xf0) == 0x40 ||
-			   memchr(seg_prefix, insn[i], sizeof(seg_prefix))))
-			return -EINVAL;
-	}
-	return -EINVAL;
-}
-
-/* Segment and address size of an INS or OUTS. */
-static int svm_decode_string_io(struct kvmf_vcpu *vcpu, u32 info, struct kvmf_pio_insn *insn)
-{
-	const struct vmcb_save_area *save = &svm_vmcb(vcpu)->save;
-	const struct vmcb_seg *segs[] = {
-		&save->es, &save->cs, &save->ss, &save->ds, &save->fs, &save->gs,
-	};
-	struct svm_string_prefixes px;
+	const struct kvmf_insn *decoded;
+	struct kvmf_x86_cpu_mode m;
 	int seg;
 
-	if (svm_read_prefixes(vcpu, &px))
-		return -EFAULT;
+	svm_get_cpu_mode(vcpu, &m);
+	decoded = kvmf_x86_decode(vcpu, &m);
+	if (!decoded)
+		return -EINVAL;
 
 	/* INS always writes ES:RDI; OUTS reads DS:RSI unless overridden. */
-	seg = insn->in ? 0 : (px.seg_override >= 0 ? px.seg_override : 3);
-	insn->seg_base = segs[seg]->base;
-	if (svm_long_mode_code(save) && seg < 4)
-		insn->seg_base = 0;	/* 64-bit mode: only FS and GS have bases */
-
-	switch ((info & SVM_IOIO_ASIZE_MASK) >> SVM_IOIO_ASIZE_SHIFT) {
-	case 1:
-		insn->addr_size = 2;
-		break;
-	case 2:
-		insn->addr_size = 4;
-		break;
-	case 4:
-		insn->addr_size = 8;
-		break;
-	default:
-		/* Not reported: the mode's default, flipped by a 0x67 prefix. */
-		if (svm_long_mode_code(save))
-			insn->addr_size = px.addr_size_override ? 4 : 8;
-		else if (save->cs.attrib & VMCB_ATTR_DB)
-			insn->addr_size = px.addr_size_override ? 2 : 4;
-		else
-			insn->addr_size = px.addr_size_override ? 4 : 2;
-	}
+	if (insn->in)
+		seg = KVMF_SEG_ES;
+	else
+		seg = decoded->seg_override >= 0 ? decoded->seg_override : KVMF_SEG_DS;
+	insn->seg_base = m.seg_base[seg];
+	/* 64-bit mode: only FS and GS have bases. */
+	if (m.mode == KVMF_MODE_LONG && seg != KVMF_SEG_FS && seg != KVMF_SEG_GS)
+		insn->seg_base = 0;
+	insn->addr_size = decoded->ad_bytes;
+	insn->paging = m.paging;
 	return 0;
 }
 
@@ -238,15 +193,8 @@ static int svm_exit_ioio(struct kvmf_vcpu *vcpu)
 		.next_rip = c->exit_info_2,
 	};
 
-	if (insn.string) {
-		if (svm_decode_string_io(vcpu, info, &insn)) {
-			u64 data[2] = { info, vcpu->arch.rip };
-
-			return kvmf_x86_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
-						       ARRAY_SIZE(data), data);
-		}
-		svm_get_paging(vcpu, &insn.paging);
-	}
+	if (insn.string && svm_decode_string_io(vcpu, &insn))
+		return kvmf_x86_emulation_failure(vcpu);
 	return kvmf_x86_pio(vcpu, &insn);
 }
 
@@ -262,8 +210,7 @@ static int svm_exit_shutdown(struct kvmf_vcpu *vcpu)
 /* KVM's hypercall ABI: nothing is implemented yet, so every call gets -KVM_ENOSYS. */
 static int svm_exit_vmmcall(struct kvmf_vcpu *vcpu)
 {
-	static const u8 vmmcall[] = { 0x0f, 0x01, 0xd9 };
-	int r = svm_skip_insn(vcpu, vmmcall, sizeof(vmmcall));
+	int r = svm_skip_insn(vcpu);
 
 	if (r != KVMF_EXIT_RESUME)
 		return r;
@@ -274,29 +221,28 @@ static int svm_exit_vmmcall(struct kvmf_vcpu *vcpu)
 
 static int svm_exit_invd(struct kvmf_vcpu *vcpu)
 {
-	static const u8 invd[] = { 0x0f, 0x08 };
-
 	/* Dropping dirty cache lines would hurt the host: treat as a no-op. */
-	return svm_skip_insn(vcpu, invd, sizeof(invd));
+	return svm_skip_insn(vcpu);
 }
 
 /* SVM instructions (no nested SVM yet) and MONITOR/MWAIT (not offered): #UD. */
 static int svm_exit_ud(struct kvmf_vcpu *vcpu)
 {
-	svm_inject_exception(vcpu, X86_TRAP_UD, false, 0);
+	svm_queue_exception(vcpu, X86_TRAP_UD, false, 0, 0);
 	return KVMF_EXIT_RESUME;
 }
 
 /* No guest MSRs are emulated yet: every RDMSR and WRMSR raises #GP(0). */
 static int svm_exit_msr(struct kvmf_vcpu *vcpu)
 {
-	svm_inject_exception(vcpu, X86_TRAP_GP, true, 0);
+	svm_queue_exception(vcpu, X86_TRAP_GP, true, 0, 0);
 	return KVMF_EXIT_RESUME;
 }
 
 static int svm_exit_npf(struct kvmf_vcpu *vcpu)
 {
 	const struct vmcb_control_area *c = &svm_vmcb(vcpu)->control;
+	struct kvmf_x86_cpu_mode m;
 	int r;
 
 	r = kvmf_tdp_fault(vcpu->vm, c->exit_info_2, c->exit_info_1 & SVM_NPF_WRITE);
@@ -304,8 +250,10 @@ static int svm_exit_npf(struct kvmf_vcpu *vcpu)
 		return r;
 	if (r == KVMF_TDP_MAPPED)
 		return KVMF_EXIT_RESUME;
-	/* MMIO needs the instruction emulator, which is not wired in yet. */
-	return svm_exit_unexpected(vcpu);
+
+	/* No memory there, or a write to read-only memory: emulate the access. */
+	svm_get_cpu_mode(vcpu, &m);
+	return kvmf_x86_emulate_mmio(vcpu, &m);
 }
 
 static int svm_exit_invalid_state(struct kvmf_vcpu *vcpu)

@@ -75,8 +75,12 @@ static void kvmf_x86_cpu_disable(void)
 
 static long kvmf_x86_check_extension(struct kvmf_vm *vm, long cap)
 {
-	/* Nothing x86-specific is implemented yet: say so truthfully. */
-	return 0;
+	switch (cap) {
+	case KVM_CAP_READONLY_MEM:	/* writes to read-only slots exit as MMIO */
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 static int kvmf_x86_vm_init(struct kvmf_vm *vm, unsigned long type)

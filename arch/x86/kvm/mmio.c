@@ -182,11 +182,17 @@ static int emul_finish(struct kvmf_vcpu *vcpu, int r)
 
 	switch (r) {
 	case KVMF_EMUL_OK:
+	case KVMF_EMUL_FAULT:
+		/*
+		 * On a fault the context is unchanged, except that a REP string
+		 * instruction keeps the iterations it finished: keep them too,
+		 * so that they are not done (written to a device) twice.
+		 */
 		memcpy(vcpu->arch.regs, ctxt->regs, sizeof(ctxt->regs));
 		vcpu->arch.rip = ctxt->rip;
 		vcpu->arch.rflags = ctxt->rflags;
-		return KVMF_EXIT_RESUME;
-	case KVMF_EMUL_FAULT:
+		if (r == KVMF_EMUL_OK)
+			return KVMF_EXIT_RESUME;
 		kvmf_x86_queue_exception(vcpu, ctxt->fault.vector, ctxt->fault.error_code_valid,
 					 ctxt->fault.error_code, ctxt->fault.address);
 		return KVMF_EXIT_RESUME;

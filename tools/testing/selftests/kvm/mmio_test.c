@@ -264,7 +264,81 @@ static void test_readonly_slot_reads(void)
 	KVMF_ASSERT_EQ(regs.rax, 0x04030201);
 }
 
+/*
+ * The emulator finds an MMIO access's physical address by walking the
+ * guest's page tables: in 32-bit paging and in PAE paging, a store to linear
+ * 0x400000, mapped to MMIO_GPA by a 4 KiB page, must exit at MMIO_GPA.
+ */
+static void run_paged_store(int pae)
+{
+	static const unsigned char code[] = {
+		0x89, 0x03,		/* mov [ebx], eax */
+		0xf4,
+	};
+	struct kvm_regs regs = { .rip = CODE_GPA, .rflags = 2, .rax = 0xcafe, .rbx = 0x400000 };
+	struct kvm_segment seg = {
+		.limit = 0xffffffff, .selector = 8, .type = 11, .present = 1, .s = 1, .db = 1,
+		.g = 1,
+	};
+	struct kvm_sregs sregs;
+	unsigned int *pd32;
+	unsigned long long *pt;
+	struct vm v;
+
+	vm_create(&v);
+	memset(v.ram + PML4_GPA, 0, 3 * 4096);
+	if (pae) {
+		pt = (unsigned long long *)(v.ram + PML4_GPA);	/* PDPT */
+		pt[0] = PDPT_GPA | 1;
+		pt = (unsigned long long *)(v.ram + PDPT_GPA);	/* page directory */
+		pt[0] = 0x83;					/* 2 MiB identity */
+		pt[2] = PD_GPA | 3;				/* 4 MiB..6 MiB */
+		pt = (unsigned long long *)(v.ram + PD_GPA);	/* page table */
+		pt[0] = MMIO_GPA | 3;
+	} else {
+		pd32 = (unsigned int *)(v.ram + PML4_GPA);	/* page directory */
+		pd32[0] = 0x83;					/* 4 MiB identity */
+		pd32[1] = PD_GPA | 3;				/* 4 MiB..8 MiB */
+		pd32 = (unsigned int *)(v.ram + PD_GPA);	/* page table */
+		pd32[0] = MMIO_GPA | 3;
+	}
+	memcpy(v.ram + CODE_GPA, code, sizeof(code));
+
+	KVMF_CHECK(ioctl(v.vcpu, KVM_GET_SREGS, &sregs));
+	sregs.cs = seg;
+	seg.type = 3;
+	seg.selector = 16;
+	sregs.ds = sregs.es = sregs.ss = sregs.fs = sregs.gs = seg;
+	sregs.cr3 = PML4_GPA;
+	sregs.cr4 = pae ? 0x20 : 0x10;	/* PAE, or PSE for the 4 MiB page */
+	sregs.cr0 = 0x80000011;
+	sregs.efer = 0;
+	KVMF_CHECK(ioctl(v.vcpu, KVM_SET_SREGS, &sregs));
+	KVMF_CHECK(ioctl(v.vcpu, KVM_SET_REGS, &regs));
+
+	KVMF_CHECK(ioctl(v.vcpu, KVM_RUN, 0));
+	KVMF_ASSERT_EQ(v.run->exit_reason, KVM_EXIT_MMIO);
+	KVMF_ASSERT_EQ(v.run->mmio.phys_addr, MMIO_GPA);
+	KVMF_ASSERT_EQ(v.run->mmio.len, 4);
+	KVMF_ASSERT_EQ(v.run->mmio.is_write, 1);
+	KVMF_ASSERT_EQ(*(unsigned int *)v.run->mmio.data, 0xcafe);
+	KVMF_CHECK(ioctl(v.vcpu, KVM_RUN, 0));
+	KVMF_ASSERT_EQ(v.run->exit_reason, KVM_EXIT_HLT);
+}
+
+static void test_paging_32bit(void)
+{
+	run_paged_store(0);
+}
+
+static void test_paging_pae(void)
+{
+	run_paged_store(1);
+}
+
 static const struct kvmf_test tests[] = {
+	{ "paging_32bit", test_paging_32bit },
+	{ "paging_pae", test_paging_pae },
 	{ "instruction_forms", test_instruction_forms },
 	{ "mmio_then_ram", test_mmio_then_ram },
 	{ "readonly_slot_reads", test_readonly_slot_reads },

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "kvmf_guest.h"
 #include "kvmf_test.h"
 #include "kvmf_util.h"
 
@@ -19,9 +20,10 @@
 #define ROM_SIZE	0x1000ul
 #define CODE_GPA	0x8000ul
 #define DATA_GPA	0x9000ul	/* RAM that RSI points at */
-#define PML4_GPA	0x1000ul
-#define PDPT_GPA	0x2000ul
-#define PD_GPA		0x3000ul
+/* Page tables of the paging-mode cases, where kvmf_guest.h keeps its own. */
+#define PML4_GPA	KVMF_GUEST_PML4_GPA
+#define PDPT_GPA	KVMF_GUEST_PDPT_GPA
+#define PD_GPA		KVMF_GUEST_PD_GPA
 
 /* Initial RAX, and what userspace returns for every MMIO read. */
 #define RAX_INIT	0x1122334455667788ull
@@ -86,58 +88,32 @@ struct vm {
 	int kvm, vm, vcpu;
 	struct kvm_run *run;
 	unsigned char *ram, *rom;
+	struct kvmf_guest_vm gvm;
+	struct kvmf_guest_vcpu gvcpu;
 };
 
+/* RAM in slot 0, a read-only slot if KVM offers them, a vCPU in 64-bit mode. */
 static void vm_create(struct vm *v)
 {
-	struct kvm_userspace_memory_region ram = { .slot = 0, .memory_size = RAM_SIZE };
 	struct kvm_userspace_memory_region rom = {
 		.slot = 1, .guest_phys_addr = ROM_GPA, .memory_size = ROM_SIZE,
 		.flags = KVM_MEM_READONLY,
 	};
-	struct kvm_segment seg = {
-		.limit = 0xffffffff, .selector = 8, .type = 11, .present = 1, .s = 1, .l = 1,
-		.g = 1,
-	};
-	unsigned long long *pt;
-	struct kvm_sregs sregs;
 
-	v->kvm = kvmf_open_dev();
-	v->vm = kvmf_create_vm(v->kvm);
-	v->ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	kvmf_guest_vm_create(&v->gvm, RAM_SIZE);
+	kvmf_guest_vcpu_add(&v->gvm, &v->gvcpu, 0);
+	kvmf_guest_set_mode(&v->gvm, &v->gvcpu, 64);
+	v->kvm = v->gvm.kvm;
+	v->vm = v->gvm.fd;
+	v->ram = v->gvm.ram;
+	v->vcpu = v->gvcpu.fd;
+	v->run = v->gvcpu.run;
+
 	v->rom = mmap(NULL, ROM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	KVMF_ASSERT(v->ram != MAP_FAILED && v->rom != MAP_FAILED, "mmap: %s", strerror(errno));
-	ram.userspace_addr = (unsigned long)v->ram;
+	KVMF_ASSERT(v->rom != MAP_FAILED, "mmap: %s", strerror(errno));
 	rom.userspace_addr = (unsigned long)v->rom;
-	KVMF_CHECK(ioctl(v->vm, KVM_SET_USER_MEMORY_REGION, &ram));
 	if (ioctl(v->kvm, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0)
 		KVMF_CHECK(ioctl(v->vm, KVM_SET_USER_MEMORY_REGION, &rom));
-
-	v->vcpu = KVMF_CHECK(ioctl(v->vm, KVM_CREATE_VCPU, 0));
-	v->run = mmap(NULL, KVMF_CHECK(ioctl(v->kvm, KVM_GET_VCPU_MMAP_SIZE, 0)),
-		      PROT_READ | PROT_WRITE, MAP_SHARED, v->vcpu, 0);
-	KVMF_ASSERT(v->run != MAP_FAILED, "mmap kvm_run: %s", strerror(errno));
-
-	/* Identity-map the first 2 MiB: RAM, the MMIO hole and the ROM. */
-	pt = (unsigned long long *)(v->ram + PML4_GPA);
-	pt[0] = PDPT_GPA | 3;
-	pt = (unsigned long long *)(v->ram + PDPT_GPA);
-	pt[0] = PD_GPA | 3;
-	pt = (unsigned long long *)(v->ram + PD_GPA);
-	pt[0] = 0x83;
-
-	KVMF_CHECK(ioctl(v->vcpu, KVM_GET_SREGS, &sregs));
-	sregs.cs = seg;
-	seg.type = 3;
-	seg.l = 0;
-	seg.db = 1;
-	seg.selector = 16;
-	sregs.ds = sregs.es = sregs.ss = sregs.fs = sregs.gs = seg;
-	sregs.cr3 = PML4_GPA;
-	sregs.cr4 = 0x20;
-	sregs.cr0 = 0x80000011;
-	sregs.efer = 0x500;
-	KVMF_CHECK(ioctl(v->vcpu, KVM_SET_SREGS, &sregs));
 }
 
 /* Runs one case; returns 0, or prints why and returns 1. */

@@ -14,84 +14,40 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "kvmf_guest.h"
 #include "kvmf_test.h"
 #include "kvmf_util.h"
 
 #define GUEST_MEM_SIZE	(2ul << 20)
 #define CODE_GPA	0x8000ul
-#define PML4_GPA	0x1000ul
-#define PDPT_GPA	0x2000ul
-#define PD_GPA		0x3000ul
 
+/* One VM with one vCPU; the fields are the library's, named for brevity. */
 struct guest {
 	int kvm, vm, vcpu;
 	struct kvm_run *run;
 	unsigned char *mem;
+	struct kvmf_guest_vm gvm;
+	struct kvmf_guest_vcpu gvcpu;
 };
 
 static void guest_create(struct guest *g)
 {
-	struct kvm_userspace_memory_region region = {
-		.slot = 0, .guest_phys_addr = 0, .memory_size = GUEST_MEM_SIZE,
-	};
-	long mmap_size;
-
-	g->kvm = kvmf_open_dev();
-	g->vm = kvmf_create_vm(g->kvm);
-	g->mem = mmap(NULL, GUEST_MEM_SIZE, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	KVMF_ASSERT(g->mem != MAP_FAILED, "mmap guest memory: %s", strerror(errno));
-	region.userspace_addr = (unsigned long)g->mem;
-	KVMF_CHECK(ioctl(g->vm, KVM_SET_USER_MEMORY_REGION, &region));
-
-	g->vcpu = KVMF_CHECK(ioctl(g->vm, KVM_CREATE_VCPU, 0));
-	mmap_size = KVMF_CHECK(ioctl(g->kvm, KVM_GET_VCPU_MMAP_SIZE, 0));
-	g->run = mmap(NULL, mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, g->vcpu, 0);
-	KVMF_ASSERT(g->run != MAP_FAILED, "mmap kvm_run: %s", strerror(errno));
-}
-
-static void set_flat_segment(struct kvm_segment *seg, unsigned short sel, int code, int bits)
-{
-	*seg = (struct kvm_segment) {
-		.base = 0, .limit = 0xffffffff, .selector = sel, .type = code ? 11 : 3,
-		.present = 1, .s = 1, .g = 1, .db = bits == 32 || (!code && bits == 64),
-		.l = code && bits == 64,
-	};
+	kvmf_guest_vm_create(&g->gvm, GUEST_MEM_SIZE);
+	kvmf_guest_vcpu_add(&g->gvm, &g->gvcpu, 0);
+	g->kvm = g->gvm.kvm;
+	g->vm = g->gvm.fd;
+	g->mem = g->gvm.ram;
+	g->vcpu = g->gvcpu.fd;
+	g->run = g->gvcpu.run;
 }
 
 /* Puts @code at CODE_GPA and sets up the CPU mode for @bits (16, 32, 64). */
 static void guest_setup(struct guest *g, int bits, const void *code, size_t len)
 {
-	struct kvm_sregs sregs;
 	struct kvm_regs regs = { .rip = CODE_GPA, .rflags = 2, .rsp = 0x7000 };
-	unsigned long long *pt;
 
 	memcpy(g->mem + CODE_GPA, code, len);
-	KVMF_CHECK(ioctl(g->vcpu, KVM_GET_SREGS, &sregs));
-
-	if (bits == 16) {
-		sregs.cs.base = 0;
-		sregs.cs.selector = 0;
-	} else {
-		set_flat_segment(&sregs.cs, 8, 1, bits);
-		set_flat_segment(&sregs.ds, 16, 0, bits);
-		sregs.es = sregs.ss = sregs.fs = sregs.gs = sregs.ds;
-		sregs.cr0 = 0x11;	/* PE | ET */
-	}
-	if (bits == 64) {
-		/* Identity-map the first 2 MiB with one large page. */
-		pt = (unsigned long long *)(g->mem + PML4_GPA);
-		pt[0] = PDPT_GPA | 3;
-		pt = (unsigned long long *)(g->mem + PDPT_GPA);
-		pt[0] = PD_GPA | 3;
-		pt = (unsigned long long *)(g->mem + PD_GPA);
-		pt[0] = 0x83;		/* P | RW | PS */
-		sregs.cr3 = PML4_GPA;
-		sregs.cr4 = 0x20;	/* PAE */
-		sregs.cr0 = 0x80000011;	/* PG | PE | ET */
-		sregs.efer = 0x500;	/* LME | LMA */
-	}
-	KVMF_CHECK(ioctl(g->vcpu, KVM_SET_SREGS, &sregs));
+	kvmf_guest_set_mode(&g->gvm, &g->gvcpu, bits);
 	KVMF_CHECK(ioctl(g->vcpu, KVM_SET_REGS, &regs));
 }
 

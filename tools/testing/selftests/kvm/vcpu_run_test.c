@@ -271,6 +271,44 @@ static void test_cpuid_in_kernel(void)
 	KVMF_ASSERT_EQ(regs.rip, CODE_GPA + sizeof(code));
 }
 
+/*
+ * The guest's SSE registers survive exits to userspace, whatever the VMM
+ * thread does with its own (the guest FPU state is switched on KVM_RUN).
+ */
+static void test_guest_fpu_preserved(void)
+{
+	static const unsigned char code[] = {
+		0x66, 0x48, 0x0f, 0x6e, 0xc0,	/* movq xmm0, rax */
+		0xe6, 0x10,			/* out 0x10, al */
+		0x66, 0x48, 0x0f, 0x7e, 0xc0,	/* movq rax, xmm0 */
+		0xf4,				/* hlt */
+	};
+	volatile double host = 1.5;
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	struct guest g;
+	int i;
+
+	guest_create(&g);
+	guest_setup(&g, 64, code, sizeof(code));
+	KVMF_CHECK(ioctl(g.vcpu, KVM_GET_SREGS, &sregs));
+	sregs.cr4 |= 0x600;		/* OSFXSR | OSXMMEXCPT */
+	sregs.cr0 = (sregs.cr0 & ~0x4ull) | 0x2;	/* no EM, MP */
+	KVMF_CHECK(ioctl(g.vcpu, KVM_SET_SREGS, &sregs));
+	KVMF_CHECK(ioctl(g.vcpu, KVM_GET_REGS, &regs));
+	regs.rax = 0x0123456789abcdefull;
+	KVMF_CHECK(ioctl(g.vcpu, KVM_SET_REGS, &regs));
+
+	guest_run(&g, KVM_EXIT_IO);
+	/* Use the host's SSE registers meanwhile. */
+	for (i = 0; i < 1000; i++)
+		host = host * 1.0001 + 0.5;
+	KVMF_ASSERT(host > 1.5, "host arithmetic");
+	guest_run(&g, KVM_EXIT_HLT);
+	KVMF_CHECK(ioctl(g.vcpu, KVM_GET_REGS, &regs));
+	KVMF_ASSERT_EQ(regs.rax, 0x0123456789abcdefull);
+}
+
 static void test_triple_fault(void)
 {
 	static const unsigned char code[] = { 0x0f, 0x0b };	/* ud2 */
@@ -527,6 +565,7 @@ static const struct kvmf_test tests[] = {
 	{ "string_io", test_string_io },
 	{ "string_io_segment", test_string_io_segment },
 	{ "cpuid_in_kernel", test_cpuid_in_kernel },
+	{ "guest_fpu_preserved", test_guest_fpu_preserved },
 	{ "triple_fault", test_triple_fault },
 	{ "invalid_state_fail_entry", test_invalid_state_fail_entry },
 	{ "run_bad_arg", test_run_bad_arg },

@@ -413,6 +413,67 @@ static void test_signal_interrupts_guest_loop(void)
 	KVMF_ASSERT_EQ(g.run->exit_reason, KVM_EXIT_INTR);
 }
 
+/*
+ * KVM_SET_SIGNAL_MASK: the mask applies while KVM_RUN runs the guest.  The
+ * thread blocks SIGALRM; a mask without it lets the timer interrupt a guest
+ * that spins forever.  Bad sizes and pointers are refused.
+ */
+static void test_signal_mask(void)
+{
+	static const unsigned char code[] = { 0xeb, 0xfe };	/* jmp . */
+	struct itimerval timer = { .it_value = { .tv_usec = 100000 } };
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct {
+		struct kvm_signal_mask hdr;
+		unsigned long long set;
+	} mask = { .hdr.len = 8, .set = 0 };
+	sigset_t block;
+	struct guest g;
+
+	guest_create(&g);
+	guest_setup(&g, 16, code, sizeof(code));
+
+	mask.hdr.len = 4;
+	KVMF_ASSERT_ERRNO(ioctl(g.vcpu, KVM_SET_SIGNAL_MASK, &mask), EINVAL);
+	KVMF_ASSERT_ERRNO(ioctl(g.vcpu, KVM_SET_SIGNAL_MASK, (void *)8), EFAULT);
+	mask.hdr.len = 8;
+	KVMF_CHECK(ioctl(g.vcpu, KVM_SET_SIGNAL_MASK, &mask));
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGALRM);
+	KVMF_CHECK(sigprocmask(SIG_BLOCK, &block, NULL));
+	KVMF_CHECK(sigaction(SIGALRM, &sa, NULL));
+	KVMF_CHECK(setitimer(ITIMER_REAL, &timer, NULL));
+	KVMF_ASSERT_ERRNO(ioctl(g.vcpu, KVM_RUN, 0), EINTR);
+	KVMF_ASSERT_EQ(g.run->exit_reason, KVM_EXIT_INTR);
+
+	/* Clearing the mask (NULL) is accepted. */
+	KVMF_CHECK(ioctl(g.vcpu, KVM_SET_SIGNAL_MASK, NULL));
+}
+
+/*
+ * An MMIO access by an instruction no emulator handles (an x87 store) is
+ * reported as an emulation failure, on kvmfork as on KVM.
+ */
+static void test_unemulated_mmio_internal_error(void)
+{
+	static const unsigned char code[] = {
+		0xd9, 0xe8,		/* fld1 */
+		0xd9, 0x1b,		/* fstp dword [rbx] */
+		0xf4,
+	};
+	struct kvm_regs regs;
+	struct guest g;
+
+	guest_create(&g);
+	guest_setup(&g, 64, code, sizeof(code));
+	KVMF_CHECK(ioctl(g.vcpu, KVM_GET_REGS, &regs));
+	regs.rbx = GUEST_MEM_SIZE + 0x1000;	/* past the only memslot */
+	KVMF_CHECK(ioctl(g.vcpu, KVM_SET_REGS, &regs));
+	guest_run(&g, KVM_EXIT_INTERNAL_ERROR);
+	KVMF_ASSERT_EQ(g.run->internal.suberror, KVM_INTERNAL_ERROR_EMULATION);
+}
+
 static void test_vcpu_ids(void)
 {
 	int kvm = kvmf_open_dev();
@@ -572,6 +633,8 @@ static const struct kvmf_test tests[] = {
 	{ "immediate_exit", test_immediate_exit },
 	{ "immediate_exit_completes_in", test_immediate_exit_completes_in },
 	{ "signal_interrupts_guest_loop", test_signal_interrupts_guest_loop },
+	{ "signal_mask", test_signal_mask },
+	{ "unemulated_mmio_internal_error", test_unemulated_mmio_internal_error },
 	{ "vcpu_ids", test_vcpu_ids },
 	{ "parallel_vcpus", test_parallel_vcpus },
 	{ "bad_sregs", test_bad_sregs },

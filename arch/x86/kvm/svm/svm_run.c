@@ -16,6 +16,7 @@
 #include <linux/percpu.h>
 #include <linux/preempt.h>
 #include <asm/debugreg.h>
+#include <asm/fpu/api.h>
 #include <asm/io.h>
 
 #include "svm.h"
@@ -83,6 +84,16 @@ int svm_vcpu_run_once(struct kvmf_vcpu *vcpu)
 	local_irq_disable();
 	cpu = smp_processor_id();
 	sc = this_cpu_ptr(&kvmf_svm_cpu);
+
+	/*
+	 * The guest's FPU state was loaded at KVM_RUN, but a context switch
+	 * since (cond_resched(), preemption) or kernel FPU use in an interrupt
+	 * saved it away and left the registers to be reloaded on the way back
+	 * to userspace.  The guest is about to use them: reload them now, with
+	 * interrupts off so that nothing takes them again before VMRUN.
+	 */
+	if (test_thread_flag(TIF_NEED_FPU_LOAD))
+		switch_fpu_return();
 
 	/* Publish where we run before looking at the flush generation (kicks). */
 	WRITE_ONCE(vcpu->arch.guest_cpu, cpu);

@@ -4,24 +4,44 @@
  * kvm_run mapped, and the CPU modes tests run guest code in (16-bit real
  * mode, 32-bit protected mode, 64-bit long mode with the first GiB
  * identity-mapped by 2 MiB pages).  Failures fail the calling case.
+ *
+ * Guest code in C: kvmf_guest_load_program() copies this program's code and
+ * data into guest RAM at the addresses they have in the host process (the
+ * selftests are static, non-PIE programs, loaded below 1 GiB), so that a
+ * function of the test can run in a 64-bit guest (kvmf_guest_vcpu_add_code)
+ * with a GDT, an IDT whose handlers report unexpected exceptions, its own
+ * stack, and the ucall channel (ucall.h) to talk to the host.  Guest code
+ * must not call libc: globals it reads are the values they had when the
+ * program was loaded (kvmf_guest_sync_global() copies a newer one in).
  */
 #ifndef KVMF_GUEST_H
 #define KVMF_GUEST_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <linux/kvm.h>
 
 /* Where the page tables of set_mode(64) live in guest RAM. */
 #define KVMF_GUEST_PML4_GPA	0x1000ul
 #define KVMF_GUEST_PDPT_GPA	0x2000ul
 #define KVMF_GUEST_PD_GPA	0x3000ul
+/* Descriptor tables of kvmf_guest_vcpu_add_code(). */
+#define KVMF_GUEST_GDT_GPA	0x4000ul
+#define KVMF_GUEST_TSS_GPA	0x5000ul
+#define KVMF_GUEST_IDT_GPA	0x6000ul
 /* RAM must reach past the tables. */
 #define KVMF_GUEST_MIN_RAM	0x10000ul
+/* RAM that holds a loaded program and leaves room for allocations. */
+#define KVMF_GUEST_PROGRAM_RAM	(128ul << 20)
+
+#include "ucall.h"
 
 struct kvmf_guest_vm {
 	int kvm, fd;
 	unsigned char *ram;	/* memslot 0, at guest physical 0 */
 	size_t ram_size;
+	/* kvmf_guest_alloc_pages(): the next free page of RAM. */
+	uint64_t next_free_gpa;
 };
 
 struct kvmf_guest_vcpu {
@@ -37,5 +57,33 @@ void kvmf_guest_set_mode(struct kvmf_guest_vm *vm, struct kvmf_guest_vcpu *vcpu,
 void kvmf_guest_run_expect(struct kvmf_guest_vcpu *vcpu, unsigned int exit_reason);
 /* The data of the current KVM_EXIT_IO. */
 void *kvmf_guest_io_data(struct kvmf_guest_vcpu *vcpu);
+
+/* Guest code in C (see the top of this file). */
+void kvmf_guest_load_program(struct kvmf_guest_vm *vm);
+/* Zeroed pages of RAM above the program; returns their guest physical address. */
+uint64_t kvmf_guest_alloc_pages(struct kvmf_guest_vm *vm, unsigned int npages);
+/* A vCPU in 64-bit mode that runs fn(arg) on a stack of its own; fn's return is GUEST_DONE. */
+void kvmf_guest_vcpu_add_code(struct kvmf_guest_vm *vm, struct kvmf_guest_vcpu *vcpu, int id,
+			      void (*fn)(void *arg), void *arg);
+/* Copies the host's value of a global into the guest's copy of the program. */
+void kvmf_guest_sync_global(struct kvmf_guest_vm *vm, const void *addr, size_t size);
+#define KVMF_GUEST_SYNC_GLOBAL(vm, var) kvmf_guest_sync_global(vm, &(var), sizeof(var))
+/*
+ * Maps guest linear [gva, gva + size) to guest physical [gpa, ...) with
+ * 4 KiB pages, above the identity-mapped first GiB.
+ */
+void kvmf_guest_map(struct kvmf_guest_vm *vm, uint64_t gva, uint64_t gpa, uint64_t size);
+
+/*
+ * Runs the vCPU until its next ucall and returns it in @uc: UCALL_SYNC,
+ * UCALL_DONE (UCALL_PRINTF is printed and the guest resumed).  An abort, an
+ * unexpected exception or any other exit fails the calling case, with the
+ * guest's file, line and message.
+ */
+uint64_t kvmf_guest_run_ucall(struct kvmf_guest_vm *vm, struct kvmf_guest_vcpu *vcpu,
+			      struct kvmf_ucall *uc);
+/* If the current exit is a ucall, copies it to @uc and returns its command, else UCALL_NONE. */
+uint64_t kvmf_guest_get_ucall(struct kvmf_guest_vm *vm, struct kvmf_guest_vcpu *vcpu,
+			      struct kvmf_ucall *uc);
 
 #endif /* KVMF_GUEST_H */

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * x86 processor helpers: vendor detection and the usable guest physical
+ * range (host side), the exception dispatcher and the hypercall (guest
+ * side).
+ */
+#include <string.h>
+
+#include "ucall.h"
+#include "x86/processor.h"
+
+static bool vendor_is(const char *signature)
+{
+	uint32_t eax, v[3];
+
+	kvmf_cpuid(0, 0, &eax, &v[0], &v[2], &v[1]);
+	return !memcmp(v, signature, 12);
+}
+
+bool kvmf_host_cpu_is_intel(void)
+{
+	return vendor_is("GenuineIntel");
+}
+
+bool kvmf_host_cpu_is_amd(void)
+{
+	return vendor_is("AuthenticAMD");
+}
+
+bool kvmf_host_cpu_is_hygon(void)
+{
+	return vendor_is("HygonGenuine");
+}
+
+bool kvmf_host_cpu_is_amd_compatible(void)
+{
+	return kvmf_host_cpu_is_amd() || kvmf_host_cpu_is_hygon();
+}
+
+uint64_t kvmf_max_guest_gfn(void)
+{
+	uint32_t eax, ebx, ecx, edx, bits = 36;
+	uint64_t max_gfn;
+
+	kvmf_cpuid(0x80000000, 0, &eax, &ebx, &ecx, &edx);
+	if (eax >= 0x80000008) {
+		kvmf_cpuid(0x80000008, 0, &eax, &ebx, &ecx, &edx);
+		bits = eax & 0xff;
+	}
+	if (bits > 48)
+		bits = 48;	/* what 4-level paging reaches */
+	max_gfn = (1ull << (bits - 12)) - 1;
+
+	if (kvmf_host_cpu_is_amd_compatible() && max_gfn >= (KVMF_AMD_HT_HOLE_START >> 12))
+		max_gfn = (KVMF_AMD_HT_HOLE_START >> 12) - 1;
+	return max_gfn;
+}
+
+/*
+ * Set on the host before a guest is loaded (kvmf_guest_load_program()
+ * copies the program's data), read by guest code.
+ */
+bool kvmf_guest_host_is_amd_compatible;
+
+kvmf_exc_handler kvmf_guest_exc_handlers[256];
+
+/* Called from exception.S, in the guest. */
+void kvmf_guest_exception(struct kvmf_exc_frame *frame);
+void kvmf_guest_exception(struct kvmf_exc_frame *frame)
+{
+	kvmf_exc_handler handler = kvmf_guest_exc_handlers[frame->vector & 0xff];
+
+	if (handler) {
+		handler(frame);
+		return;
+	}
+	kvmf_guest_ucall(UCALL_UNHANDLED, frame->vector, frame->rip, frame->error_code);
+	for (;;)
+		asm volatile("hlt");
+}
+
+uint64_t kvmf_guest_hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2,
+			      uint64_t a3)
+{
+	uint64_t ret;
+
+	if (kvmf_guest_host_is_amd_compatible)
+		asm volatile("vmmcall"
+			     : "=a"(ret) : "a"(nr), "b"(a0), "c"(a1), "d"(a2), "S"(a3) : "memory");
+	else
+		asm volatile("vmcall"
+			     : "=a"(ret) : "a"(nr), "b"(a0), "c"(a1), "d"(a2), "S"(a3) : "memory");
+	return ret;
+}

@@ -13,9 +13,19 @@ struct kvmf_vm;
 struct kvmf_vcpu;
 struct kvmf_memslot;
 struct page;
+struct kvmf_ioctl_table;
 
 struct kvmf_arch_ops {
 	const char *name;
+
+	/*
+	 * The arch's own ioctls on /dev/kvm (obj NULL), VM fds (obj: the VM)
+	 * and vCPU fds (obj: the vCPU); NULL if none.  Looked up after the
+	 * core's, with the same dispatcher and locking rules (include/kvmfork/ioctl.h).
+	 */
+	const struct kvmf_ioctl_table *dev_ioctls;
+	const struct kvmf_ioctl_table *vm_ioctls;
+	const struct kvmf_ioctl_table *vcpu_ioctls;
 
 	/*
 	 * Module load and unload: check that the CPU can run guests (print one

@@ -46,7 +46,12 @@ struct kvmf_ioctl_table {
 	.unknown_cmd_error = (unknown_err),			\
 }
 
-long kvmf_ioctl_dispatch(const struct kvmf_ioctl_table *table, void *obj,
+/*
+ * Looks @cmd up in the core's @table, then in the arch's @arch_table (which
+ * may be NULL); a command in neither gets @table's unknown_cmd_error.
+ */
+long kvmf_ioctl_dispatch(const struct kvmf_ioctl_table *table,
+			 const struct kvmf_ioctl_table *arch_table, void *obj,
 			 struct mutex *lock, unsigned int cmd, unsigned long arg);
 
 #endif /* KVMFORK_IOCTL_H */

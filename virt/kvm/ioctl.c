@@ -39,7 +39,8 @@ static long kvmf_ioctl_call(const struct kvmf_ioctl *ioc, void *obj, struct mute
 	return r;
 }
 
-long kvmf_ioctl_dispatch(const struct kvmf_ioctl_table *table, void *obj,
+long kvmf_ioctl_dispatch(const struct kvmf_ioctl_table *table,
+			 const struct kvmf_ioctl_table *arch_table, void *obj,
 			 struct mutex *lock, unsigned int cmd, unsigned long arg)
 {
 	u64 stack_buf[KVMF_IOCTL_STACK_BYTES / sizeof(u64)];
@@ -50,6 +51,8 @@ long kvmf_ioctl_dispatch(const struct kvmf_ioctl_table *table, void *obj,
 	long r;
 
 	ioc = kvmf_ioctl_find(table, cmd);
+	if (!ioc && arch_table)
+		ioc = kvmf_ioctl_find(arch_table, cmd);
 	if (!ioc)
 		return table->unknown_cmd_error;
 

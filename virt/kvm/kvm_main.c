@@ -79,7 +79,8 @@ static const struct kvmf_ioctl_table kvmf_dev_ioctl_table =
 
 static long kvmf_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
-	return kvmf_ioctl_dispatch(&kvmf_dev_ioctl_table, NULL, NULL, cmd, arg);
+	return kvmf_ioctl_dispatch(&kvmf_dev_ioctl_table, kvmf_arch_ops.dev_ioctls, NULL, NULL,
+				   cmd, arg);
 }
 
 static const struct file_operations kvmf_dev_fops = {

@@ -104,7 +104,8 @@ static long kvmf_vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long a
 	if (vcpu->vm->mm != current->mm)
 		return -EIO;
 
-	return kvmf_ioctl_dispatch(&kvmf_vcpu_ioctl_table, vcpu, &vcpu->mutex, cmd, arg);
+	return kvmf_ioctl_dispatch(&kvmf_vcpu_ioctl_table, kvmf_arch_ops.vcpu_ioctls, vcpu,
+				   &vcpu->mutex, cmd, arg);
 }
 
 static vm_fault_t kvmf_vcpu_fault(struct vm_fault *vmf)

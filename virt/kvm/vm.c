@@ -81,7 +81,8 @@ static long kvmf_vm_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 	if (vm->mm != current->mm)
 		return -EIO;
 
-	return kvmf_ioctl_dispatch(&kvmf_vm_ioctl_table, vm, &vm->lock, cmd, arg);
+	return kvmf_ioctl_dispatch(&kvmf_vm_ioctl_table, kvmf_arch_ops.vm_ioctls, vm,
+				   &vm->lock, cmd, arg);
 }
 
 static int kvmf_vm_release(struct inode *inode, struct file *file)

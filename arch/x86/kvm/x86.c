@@ -13,6 +13,7 @@
 #include <linux/sched/signal.h>
 #include <linux/smp.h>
 #include <asm/fpu/api.h>
+#include <asm/msr.h>
 #include <asm/processor.h>
 
 #include <kvmfork/arch_ops.h>
@@ -98,6 +99,7 @@ static int kvmf_x86_vm_init(struct kvmf_vm *vm, unsigned long type)
 		return -EINVAL;
 
 	vm->mem.max_gfn = (1ull << (gpa_bits - PAGE_SHIFT)) - 1;
+	vm->arch.tsc_offset = -(s64)rdtsc();
 
 	r = kvmf_tdp_init(vm);
 	if (r)
@@ -209,6 +211,16 @@ int kvmf_x86_internal_error(struct kvmf_vcpu *vcpu, u32 suberror, unsigned int n
 	return KVMF_EXIT_TO_USER;
 }
 
+int kvmf_x86_vendor_get_msr(struct kvmf_vcpu *vcpu, u32 index, u64 *data)
+{
+	return kvmf_x86_vendor->get_msr(vcpu, index, data);
+}
+
+int kvmf_x86_vendor_set_msr(struct kvmf_vcpu *vcpu, u32 index, u64 data, bool host)
+{
+	return kvmf_x86_vendor->set_msr(vcpu, index, data, host);
+}
+
 void kvmf_x86_queue_exception(struct kvmf_vcpu *vcpu, u8 vector, bool has_error, u32 error,
 			      u64 cr2)
 {
@@ -309,6 +321,8 @@ static int kvmf_x86_set_sregs(struct kvmf_vcpu *vcpu, const struct kvm_sregs *sr
 
 const struct kvmf_arch_ops kvmf_arch_ops = {
 	.name			= "x86",
+	.dev_ioctls		= &kvmf_x86_dev_ioctls,
+	.vcpu_ioctls		= &kvmf_x86_vcpu_ioctls,
 	.hardware_setup		= kvmf_x86_hardware_setup,
 	.hardware_unsetup	= kvmf_x86_hardware_unsetup,
 	.cpu_enable		= kvmf_x86_cpu_enable,

@@ -44,6 +44,9 @@ struct kvmf_x86_vendor_ops {
 	int (*vcpu_run_once)(struct kvmf_vcpu *vcpu);
 	int (*get_sregs)(struct kvmf_vcpu *vcpu, struct kvm_sregs *sregs);
 	int (*set_sregs)(struct kvmf_vcpu *vcpu, const struct kvm_sregs *sregs);
+	/* MSRs held in the vendor's guest state; 0 or -EINVAL. */
+	int (*get_msr)(struct kvmf_vcpu *vcpu, u32 index, u64 *data);
+	int (*set_msr)(struct kvmf_vcpu *vcpu, u32 index, u64 data, bool host);
 	/* Deliver an exception on the next entry (@cr2 for #PF). */
 	void (*queue_exception)(struct kvmf_vcpu *vcpu, u8 vector, bool has_error,
 				u32 error, u64 cr2);
@@ -81,6 +84,15 @@ const struct kvmf_insn *kvmf_x86_decode(struct kvmf_vcpu *vcpu, const struct kvm
 int kvmf_x86_emulation_failure(struct kvmf_vcpu *vcpu);
 void kvmf_x86_queue_exception(struct kvmf_vcpu *vcpu, u8 vector, bool has_error, u32 error,
 			      u64 cr2);
+
+/* arch/x86/kvm/msr.c */
+int kvmf_x86_get_msr(struct kvmf_vcpu *vcpu, u32 index, u64 *data, bool host);
+int kvmf_x86_set_msr(struct kvmf_vcpu *vcpu, u32 index, u64 data, bool host);
+bool kvmf_x86_guest_msr(struct kvmf_vcpu *vcpu, bool write);
+int kvmf_x86_vendor_get_msr(struct kvmf_vcpu *vcpu, u32 index, u64 *data);
+int kvmf_x86_vendor_set_msr(struct kvmf_vcpu *vcpu, u32 index, u64 data, bool host);
+extern const struct kvmf_ioctl_table kvmf_x86_dev_ioctls;
+extern const struct kvmf_ioctl_table kvmf_x86_vcpu_ioctls;
 
 /* arch/x86/kvm/cpuid.c: the CPUID answer for a guest. */
 void kvmf_x86_cpuid(struct kvmf_vcpu *vcpu, u32 leaf, u32 subleaf, u32 out[4]);

@@ -35,6 +35,8 @@ struct kvmf_tdp {
 
 struct kvmf_arch_vm {
 	struct kvmf_tdp tdp;
+	/* Added to the host TSC for every vCPU at creation: guests start at 0. */
+	s64 tsc_offset;
 	/* The vendor backend's per-VM state. */
 	void *vendor;
 };
@@ -81,6 +83,8 @@ struct kvmf_arch_vcpu {
 	u64 tdp_flush_seen;
 	/* Guest FPU/extended state, swapped in for the duration of KVM_RUN. */
 	struct fpu_guest guest_fpu;
+	/* MSR_TSC_AUX as the guest sees it (loaded around VMRUN when it differs). */
+	u64 tsc_aux;
 	/* The instruction emulator's state, kept across an MMIO exit. */
 	struct kvmf_x86_emul *emul;
 	/* The vendor backend's per-vCPU state (struct kvmf_svm_vcpu for SVM). */

@@ -132,6 +132,8 @@ static int svm_cpu_enable(void)
 	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(sc->hsave));
 	wrmsrl(MSR_EFER, efer | EFER_SVME);
 	sc->enabled = true;
+	if (boot_cpu_has(X86_FEATURE_RDTSCP) || boot_cpu_has(X86_FEATURE_RDPID))
+		rdmsrl(MSR_TSC_AUX, sc->host_tsc_aux);
 	/* CPUID Fn8000_000A_EBX: the number of ASIDs; ASID 0 is the host's. */
 	sc->max_asid = cpuid_ebx(0x8000000a) - 1;
 	/* Start a new ASID generation: nothing cached from before counts. */
@@ -201,6 +203,7 @@ void svm_vmcb_reset(struct kvmf_vcpu *vcpu)
 	c->int_ctl = SVM_INT_CTL_V_INTR_MASKING;
 	c->misc_ctl = SVM_MISC_CTL_NP_ENABLE;
 	c->nested_cr3 = kvmf_tdp_root_pa(vcpu->vm);
+	c->tsc_offset = to_svm(vcpu)->tsc_offset;
 
 	svm_seg_reset(&save->cs, VMCB_ATTR_P | VMCB_ATTR_S | 0xb);
 	save->cs.selector = 0xf000;
@@ -236,6 +239,7 @@ static int svm_vcpu_create(struct kvmf_vcpu *vcpu)
 		return -ENOMEM;
 	}
 	svm->asid_cpu = -1;
+	svm->tsc_offset = vcpu->vm->arch.tsc_offset;
 	svm->apic_base = SVM_RESET_APIC_BASE | (vcpu->vcpu_id == 0 ? SVM_APIC_BASE_BSP : 0);
 	vcpu->arch.vendor = svm;
 	svm_vmcb_reset(vcpu);
@@ -412,6 +416,144 @@ static int svm_set_sregs(struct kvmf_vcpu *vcpu, const struct kvm_sregs *sregs)
 	return 0;
 }
 
+/* APIC base: enable (11), BSP (8) and the base address; no x2APIC (10) yet. */
+static bool svm_apic_base_valid(u64 data)
+{
+	u64 base_mask = GENMASK_ULL(boot_cpu_data.x86_phys_bits - 1, 12);
+
+	return !(data & ~(base_mask | BIT_ULL(11) | BIT_ULL(8)));
+}
+
+static int svm_get_msr(struct kvmf_vcpu *vcpu, u32 index, u64 *data)
+{
+	struct kvmf_svm_vcpu *svm = to_svm(vcpu);
+	const struct vmcb_save_area *save = &svm->vmcb->save;
+
+	switch (index) {
+	case MSR_IA32_TSC:
+		*data = rdtsc() + svm->vmcb->control.tsc_offset;
+		break;
+	case MSR_IA32_APICBASE:
+		*data = svm->apic_base;
+		break;
+	case MSR_IA32_SYSENTER_CS:
+		*data = save->sysenter_cs;
+		break;
+	case MSR_IA32_SYSENTER_ESP:
+		*data = save->sysenter_esp;
+		break;
+	case MSR_IA32_SYSENTER_EIP:
+		*data = save->sysenter_eip;
+		break;
+	case MSR_IA32_CR_PAT:
+		*data = save->g_pat;
+		break;
+	case MSR_EFER:
+		*data = save->efer & ~EFER_SVME;
+		break;
+	case MSR_STAR:
+		*data = save->star;
+		break;
+	case MSR_LSTAR:
+		*data = save->lstar;
+		break;
+	case MSR_CSTAR:
+		*data = save->cstar;
+		break;
+	case MSR_SYSCALL_MASK:
+		*data = save->sfmask;
+		break;
+	case MSR_KERNEL_GS_BASE:
+		*data = save->kernel_gs_base;
+		break;
+	case MSR_FS_BASE:
+		*data = save->fs.base;
+		break;
+	case MSR_GS_BASE:
+		*data = save->gs.base;
+		break;
+	default:
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * A guest may not switch long mode on or off (EFER.LME) while paging is
+ * on, and EFER.LMA is the CPU's to set; userspace restoring state may.
+ */
+static int svm_set_efer(struct kvmf_svm_vcpu *svm, u64 data, bool host)
+{
+	struct vmcb_save_area *save = &svm->vmcb->save;
+
+	if (!host) {
+		if ((save->cr0 & X86_CR0_PG) && ((data ^ save->efer) & EFER_LME))
+			return -EINVAL;
+		data = (data & ~EFER_LMA) | (save->efer & EFER_LMA);
+	}
+	save->efer = data | EFER_SVME;
+	/* A new paging mode: cached translations of the old one must go. */
+	svm->asid_generation = 0;
+	return 0;
+}
+
+static int svm_set_msr(struct kvmf_vcpu *vcpu, u32 index, u64 data, bool host)
+{
+	struct kvmf_svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_save_area *save = &svm->vmcb->save;
+
+	switch (index) {
+	case MSR_IA32_TSC:
+		svm->tsc_offset = data - rdtsc();
+		svm->vmcb->control.tsc_offset = svm->tsc_offset;
+		break;
+	case MSR_IA32_APICBASE:
+		if (!svm_apic_base_valid(data))
+			return -EINVAL;
+		svm->apic_base = data;
+		break;
+	case MSR_IA32_SYSENTER_CS:
+		save->sysenter_cs = data;
+		break;
+	/* AMD CPUs keep 32 bits of these (SYSENTER is legacy-mode only there). */
+	case MSR_IA32_SYSENTER_ESP:
+		save->sysenter_esp = (u32)data;
+		break;
+	case MSR_IA32_SYSENTER_EIP:
+		save->sysenter_eip = (u32)data;
+		break;
+	case MSR_IA32_CR_PAT:
+		save->g_pat = data;
+		break;
+	case MSR_EFER:
+		return svm_set_efer(svm, data, host);
+	case MSR_STAR:
+		save->star = data;
+		break;
+	case MSR_LSTAR:
+		save->lstar = data;
+		break;
+	case MSR_CSTAR:
+		save->cstar = data;
+		break;
+	case MSR_SYSCALL_MASK:
+		save->sfmask = data;
+		break;
+	case MSR_KERNEL_GS_BASE:
+		save->kernel_gs_base = data;
+		break;
+	case MSR_FS_BASE:
+		save->fs.base = data;
+		break;
+	case MSR_GS_BASE:
+		save->gs.base = data;
+		break;
+	default:
+		return -EINVAL;
+	}
+	return 0;
+}
+
 const struct kvmf_x86_vendor_ops kvmf_svm_vendor_ops = {
 	.name			= "AMD SVM",
 	.probe			= svm_probe,
@@ -426,5 +568,7 @@ const struct kvmf_x86_vendor_ops kvmf_svm_vendor_ops = {
 	.vcpu_run_once		= svm_vcpu_run_once,
 	.get_sregs		= svm_get_sregs,
 	.set_sregs		= svm_set_sregs,
+	.get_msr		= svm_get_msr,
+	.set_msr		= svm_set_msr,
 	.queue_exception	= svm_queue_exception,
 };

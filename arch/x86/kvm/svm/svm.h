@@ -31,6 +31,8 @@ struct kvmf_svm_cpu {
 	u32 next_asid;
 	u32 max_asid;
 	u64 asid_generation;
+	/* The host's MSR_TSC_AUX on this CPU, put back after a guest used its own. */
+	u64 host_tsc_aux;
 };
 
 DECLARE_PER_CPU(struct kvmf_svm_cpu, kvmf_svm_cpu);
@@ -44,6 +46,8 @@ struct kvmf_svm_vcpu {
 	u64 asid_generation;
 	/* MSR_IA32_APICBASE as userspace set it (no in-kernel APIC yet). */
 	u64 apic_base;
+	/* Guest TSC = host TSC + tsc_offset; kept across VMCB resets. */
+	u64 tsc_offset;
 };
 
 static inline struct kvmf_svm_vcpu *to_svm(struct kvmf_vcpu *vcpu)

@@ -232,11 +232,14 @@ static int svm_exit_ud(struct kvmf_vcpu *vcpu)
 	return KVMF_EXIT_RESUME;
 }
 
-/* No guest MSRs are emulated yet: every RDMSR and WRMSR raises #GP(0). */
+/* RDMSR (EXITINFO1 0) or WRMSR (1): #GP(0) for what kvmfork does not have. */
 static int svm_exit_msr(struct kvmf_vcpu *vcpu)
 {
-	svm_queue_exception(vcpu, X86_TRAP_GP, true, 0, 0);
-	return KVMF_EXIT_RESUME;
+	if (!kvmf_x86_guest_msr(vcpu, svm_vmcb(vcpu)->control.exit_info_1 & 1)) {
+		svm_queue_exception(vcpu, X86_TRAP_GP, true, 0, 0);
+		return KVMF_EXIT_RESUME;
+	}
+	return svm_skip_insn(vcpu);
 }
 
 static int svm_exit_npf(struct kvmf_vcpu *vcpu)

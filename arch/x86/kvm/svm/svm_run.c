@@ -18,6 +18,7 @@
 #include <asm/debugreg.h>
 #include <asm/fpu/api.h>
 #include <asm/io.h>
+#include <asm/msr.h>
 
 #include "svm.h"
 
@@ -77,6 +78,7 @@ int svm_vcpu_run_once(struct kvmf_vcpu *vcpu)
 	struct kvmf_svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb *vmcb = svm->vmcb;
 	struct kvmf_svm_cpu *sc;
+	bool swap_tsc_aux;
 	int cpu;
 
 	svm_load_guest_regs(vcpu, &vmcb->save);
@@ -104,11 +106,19 @@ int svm_vcpu_run_once(struct kvmf_vcpu *vcpu)
 	 * GIF=0 holds every interrupt and NMI from here to STGI; IF=1 lets a
 	 * physical interrupt in the guest cause #VMEXIT (INTR intercept).
 	 */
+	/* RDTSCP and RDPID read MSR_TSC_AUX directly: give the guest its own. */
+	swap_tsc_aux = vcpu->arch.tsc_aux != sc->host_tsc_aux;
+	if (swap_tsc_aux)
+		wrmsrl(MSR_TSC_AUX, vcpu->arch.tsc_aux);
+
 	svm_clgi();
 	local_irq_enable();
 	kvmf_svm_vmrun(virt_to_phys(vmcb), vcpu->arch.regs,
 		       page_to_phys(sc->host_vmsave));
 	local_irq_disable();
+
+	if (swap_tsc_aux)
+		wrmsrl(MSR_TSC_AUX, sc->host_tsc_aux);
 
 	/* #VMEXIT left DR7 at its reset value: give the host its breakpoints back. */
 	if (hw_breakpoint_active())

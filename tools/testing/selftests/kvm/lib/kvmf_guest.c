@@ -53,13 +53,19 @@ static void flat_segment(struct kvm_segment *seg, unsigned short sel, int code, 
 	};
 }
 
-/* The first GiB, identity-mapped with 2 MiB pages. */
+/*
+ * The first GiB, identity-mapped with 2 MiB pages.  Done once: mappings
+ * kvmf_guest_map() added beside it hang off the same top-level table.
+ */
 static void identity_map_1g(struct kvmf_guest_vm *vm)
 {
 	unsigned long long *pml4 = (void *)(vm->ram + KVMF_GUEST_PML4_GPA);
 	unsigned long long *pdpt = (void *)(vm->ram + KVMF_GUEST_PDPT_GPA);
 	unsigned long long *pd = (void *)(vm->ram + KVMF_GUEST_PD_GPA);
 	unsigned long long i;
+
+	if (pml4[0] == (KVMF_GUEST_PDPT_GPA | PTE_PRESENT_RW))
+		return;
 
 	pml4[0] = KVMF_GUEST_PDPT_GPA | PTE_PRESENT_RW;
 	pdpt[0] = KVMF_GUEST_PD_GPA | PTE_PRESENT_RW;
@@ -258,6 +264,7 @@ void kvmf_guest_map(struct kvmf_guest_vm *vm, uint64_t gva, uint64_t gpa, uint64
 		    gva);
 	KVMF_ASSERT(!(gva % PAGE_SIZE) && !(gpa % PAGE_SIZE) && !(size % PAGE_SIZE),
 		    "kvmf_guest_map: unaligned");
+	identity_map_1g(vm);
 	for (off = 0; off < size; off += PAGE_SIZE) {
 		uint64_t va = gva + off;
 		uint64_t *pdpt = next_table(vm, &pml4[(va >> 39) & 511]);

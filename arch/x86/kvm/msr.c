@@ -12,7 +12,6 @@
 #include <asm/msr-index.h>
 #include <asm/processor-flags.h>
 
-#include <kvmfork/ioctl.h>
 #include <kvmfork/kvmf_host.h>
 
 #include "x86.h"
@@ -199,12 +198,12 @@ static long kvmf_vcpu_msrs(struct kvmf_vcpu *vcpu, unsigned long arg, bool write
 	return i;
 }
 
-static long kvmf_vcpu_get_msrs(void *obj, void *data, unsigned long arg)
+long kvmf_vcpu_get_msrs(void *obj, void *data, unsigned long arg)
 {
 	return kvmf_vcpu_msrs(obj, arg, false);
 }
 
-static long kvmf_vcpu_set_msrs(void *obj, void *data, unsigned long arg)
+long kvmf_vcpu_set_msrs(void *obj, void *data, unsigned long arg)
 {
 	return kvmf_vcpu_msrs(obj, arg, true);
 }
@@ -213,7 +212,7 @@ static long kvmf_vcpu_set_msrs(void *obj, void *data, unsigned long arg)
  * KVM_GET_MSR_INDEX_LIST: too small a list gets -E2BIG with nmsrs set to
  * the size needed.
  */
-static long kvmf_dev_get_msr_index_list(void *obj, void *data, unsigned long arg)
+long kvmf_dev_get_msr_index_list(void *obj, void *data, unsigned long arg)
 {
 	struct kvm_msr_list __user *ulist = (void __user *)arg;
 	u32 n = ARRAY_SIZE(kvmf_saved_msrs), room;
@@ -228,18 +227,3 @@ static long kvmf_dev_get_msr_index_list(void *obj, void *data, unsigned long arg
 		return -EFAULT;
 	return 0;
 }
-
-static const struct kvmf_ioctl kvmf_x86_dev_ioctl_entries[] = {
-	{ KVM_GET_MSR_INDEX_LIST, kvmf_dev_get_msr_index_list, KVMF_IOCTL_USER_COPY },
-};
-
-const struct kvmf_ioctl_table kvmf_x86_dev_ioctls =
-	KVMF_IOCTL_TABLE(kvmf_x86_dev_ioctl_entries, -EINVAL);
-
-static const struct kvmf_ioctl kvmf_x86_vcpu_ioctl_entries[] = {
-	{ KVM_GET_MSRS, kvmf_vcpu_get_msrs, KVMF_IOCTL_LOCKED | KVMF_IOCTL_USER_COPY },
-	{ KVM_SET_MSRS, kvmf_vcpu_set_msrs, KVMF_IOCTL_LOCKED | KVMF_IOCTL_USER_COPY },
-};
-
-const struct kvmf_ioctl_table kvmf_x86_vcpu_ioctls =
-	KVMF_IOCTL_TABLE(kvmf_x86_vcpu_ioctl_entries, -EINVAL);

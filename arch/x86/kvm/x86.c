@@ -188,6 +188,7 @@ err_free_pio:
 static void kvmf_x86_vcpu_destroy(struct kvmf_vcpu *vcpu)
 {
 	kvmf_x86_vendor->vcpu_destroy(vcpu);
+	kvmf_x86_cpuid_free(vcpu);
 	kvmf_x86_emul_destroy(vcpu);
 	fpu_free_guest_fpstate(&vcpu->arch.guest_fpu);
 	__free_page(vcpu->arch.pio_page);
@@ -247,6 +248,7 @@ static int kvmf_x86_vcpu_run(struct kvmf_vcpu *vcpu)
 	r = fpu_swap_kvm_fpstate(&vcpu->arch.guest_fpu, true);
 	if (r)
 		return r;
+	vcpu->arch.has_run = true;
 
 	for (;;) {
 		if (signal_pending(current)) {

@@ -91,10 +91,20 @@ int kvmf_x86_set_msr(struct kvmf_vcpu *vcpu, u32 index, u64 data, bool host);
 bool kvmf_x86_guest_msr(struct kvmf_vcpu *vcpu, bool write);
 int kvmf_x86_vendor_get_msr(struct kvmf_vcpu *vcpu, u32 index, u64 *data);
 int kvmf_x86_vendor_set_msr(struct kvmf_vcpu *vcpu, u32 index, u64 data, bool host);
+long kvmf_vcpu_get_msrs(void *obj, void *data, unsigned long arg);
+long kvmf_vcpu_set_msrs(void *obj, void *data, unsigned long arg);
+long kvmf_dev_get_msr_index_list(void *obj, void *data, unsigned long arg);
+
+/* arch/x86/kvm/cpuid.c: the guest's CPUID, and the CPUID ioctls. */
+void kvmf_x86_cpuid(struct kvmf_vcpu *vcpu, u32 leaf, u32 subleaf, u32 out[4]);
+void kvmf_cpuid_adjust(u32 leaf, u32 out[4]);
+void kvmf_x86_cpuid_free(struct kvmf_vcpu *vcpu);
+long kvmf_dev_get_supported_cpuid(void *obj, void *data, unsigned long arg);
+long kvmf_vcpu_set_cpuid2(void *obj, void *data, unsigned long arg);
+long kvmf_vcpu_get_cpuid2(void *obj, void *data, unsigned long arg);
+
+/* arch/x86/kvm/ioctls.c */
 extern const struct kvmf_ioctl_table kvmf_x86_dev_ioctls;
 extern const struct kvmf_ioctl_table kvmf_x86_vcpu_ioctls;
-
-/* arch/x86/kvm/cpuid.c: the CPUID answer for a guest. */
-void kvmf_x86_cpuid(struct kvmf_vcpu *vcpu, u32 leaf, u32 subleaf, u32 out[4]);
 
 #endif /* KVMFORK_X86_H */

@@ -7,6 +7,7 @@
 #define KVMFORK_X86_ARCH_H
 
 #include <linux/spinlock.h>
+#include <linux/kvm.h>
 #include <linux/types.h>
 #include <asm/fpu/types.h>
 
@@ -66,6 +67,12 @@ struct kvmf_pio {
 	u32 count;
 };
 
+/* A vCPU's CPUID table, as KVM_SET_CPUID2 gave it. */
+struct kvmf_cpuid_table {
+	int nent;
+	struct kvm_cpuid_entry2 entries[];
+};
+
 struct kvmf_arch_vcpu {
 	/* Registers, copied to and from the vendor's guest state around each entry. */
 	u64 regs[KVMF_NR_REGS];
@@ -83,6 +90,10 @@ struct kvmf_arch_vcpu {
 	u64 tdp_flush_seen;
 	/* Guest FPU/extended state, swapped in for the duration of KVM_RUN. */
 	struct fpu_guest guest_fpu;
+	/* KVM_SET_CPUID2's table; NULL until set (cpuid.c). */
+	struct kvmf_cpuid_table *cpuid;
+	/* Set at the first KVM_RUN: some state may not change after it. */
+	bool has_run;
 	/* MSR_TSC_AUX as the guest sees it (loaded around VMRUN when it differs). */
 	u64 tsc_aux;
 	/* The instruction emulator's state, kept across an MMIO exit. */

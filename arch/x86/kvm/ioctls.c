@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The x86 ioctls, in one place: the core's dispatcher looks a command up in
+ * these tables after its own (include/kvmfork/ioctl.h).  The handlers live
+ * with what they serve: MSRs in msr.c, CPUID in cpuid.c.
+ */
+#include <kvmfork/ioctl.h>
+#include <kvmfork/kvmf_host.h>
+
+#include "x86.h"
+
+static const struct kvmf_ioctl kvmf_x86_dev_ioctl_entries[] = {
+	{ KVM_GET_MSR_INDEX_LIST,  kvmf_dev_get_msr_index_list,  KVMF_IOCTL_USER_COPY },
+	{ KVM_GET_SUPPORTED_CPUID, kvmf_dev_get_supported_cpuid, KVMF_IOCTL_USER_COPY },
+};
+
+const struct kvmf_ioctl_table kvmf_x86_dev_ioctls =
+	KVMF_IOCTL_TABLE(kvmf_x86_dev_ioctl_entries, -EINVAL);
+
+static const struct kvmf_ioctl kvmf_x86_vcpu_ioctl_entries[] = {
+	{ KVM_GET_MSRS,	  kvmf_vcpu_get_msrs,	 KVMF_IOCTL_LOCKED | KVMF_IOCTL_USER_COPY },
+	{ KVM_SET_MSRS,	  kvmf_vcpu_set_msrs,	 KVMF_IOCTL_LOCKED | KVMF_IOCTL_USER_COPY },
+	{ KVM_SET_CPUID2, kvmf_vcpu_set_cpuid2, KVMF_IOCTL_LOCKED | KVMF_IOCTL_USER_COPY },
+	{ KVM_GET_CPUID2, kvmf_vcpu_get_cpuid2, KVMF_IOCTL_LOCKED | KVMF_IOCTL_USER_COPY },
+};
+
+const struct kvmf_ioctl_table kvmf_x86_vcpu_ioctls =
+	KVMF_IOCTL_TABLE(kvmf_x86_vcpu_ioctl_entries, -EINVAL);

@@ -207,8 +207,14 @@ static void guest_tsc_aux(void *arg)
 	(void)arg;
 	kvmf_guest_exc_handlers[13] = count_gp;
 
-	/* Bits 63:32 are reserved. */
-	GUEST_ASSERT(guest_wrmsr_faults(MSR_TSC_AUX, 1ull << 32 | 5));
+	/*
+	 * Bits 63:32 are reserved: a write with them set must #GP whenever
+	 * RDTSCP or RDPID is enumerated.  KVM 6.1 only enforces that for
+	 * Intel guests and drops the bits for AMD-compatible ones, so the
+	 * check holds kvmfork alone (a known difference, see msr.c).
+	 */
+	if (!impl_is_stock)
+		GUEST_ASSERT(guest_wrmsr_faults(MSR_TSC_AUX, 1ull << 32 | 5));
 	GUEST_ASSERT(!guest_wrmsr_faults(MSR_TSC_AUX, 0x1234));
 	GUEST_ASSERT_EQ(kvmf_rdmsr(MSR_TSC_AUX), 0x1234);
 	if (guest_has_rdtscp) {
@@ -223,6 +229,18 @@ static void guest_tsc_aux(void *arg)
 	}
 }
 
+/* The guest's CPUID: what KVM supports (so RDTSCP/RDPID show when the host has them). */
+static void set_supported_cpuid(int kvm, int vcpu_fd)
+{
+	static struct {
+		struct kvm_cpuid2 hdr;
+		struct kvm_cpuid_entry2 entries[256];
+	} cpuid = { .hdr.nent = 256 };
+
+	KVMF_CHECK(ioctl(kvm, KVM_GET_SUPPORTED_CPUID, &cpuid));
+	KVMF_CHECK(ioctl(vcpu_fd, KVM_SET_CPUID2, &cpuid));
+}
+
 static void test_tsc_aux(void)
 {
 	uint32_t eax, ebx, ecx, edx;
@@ -235,12 +253,12 @@ static void test_tsc_aux(void)
 	guest_has_rdpid = ecx & (1u << 22);
 	if (!guest_has_rdtscp && !guest_has_rdpid)
 		kvmf_skip("neither RDTSCP nor RDPID: no MSR_TSC_AUX");
-	if (!strcmp(getenv("KVMF_IMPL") ?: "", "stock"))
-		kvmf_skip("stock KVM needs KVM_SET_CPUID2 to enumerate RDTSCP/RDPID to the guest");
 
+	impl_is_stock = !strcmp(getenv("KVMF_IMPL") ?: "", "stock");
 	kvmf_guest_vm_create(&vm, KVMF_GUEST_PROGRAM_RAM);
 	kvmf_guest_load_program(&vm);
 	kvmf_guest_vcpu_add_code(&vm, &vcpu, 0, guest_tsc_aux, NULL);
+	set_supported_cpuid(vm.kvm, vcpu.fd);
 	KVMF_ASSERT_EQ(kvmf_guest_run_ucall(&vm, &vcpu, &uc), UCALL_DONE);
 	KVMF_ASSERT_EQ(host_get_msr(MSR_TSC_AUX), 0x1234);
 }

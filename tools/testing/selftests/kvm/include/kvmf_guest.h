@@ -74,6 +74,27 @@ void kvmf_guest_sync_global(struct kvmf_guest_vm *vm, const void *addr, size_t s
  */
 void kvmf_guest_map(struct kvmf_guest_vm *vm, uint64_t gva, uint64_t gpa, uint64_t size);
 
+/* How a memory region is backed. */
+enum kvmf_backing {
+	KVMF_BACKING_ANON,	/* private anonymous memory */
+	KVMF_BACKING_SHMEM,	/* a memfd, shared: another mapping sees the same pages */
+	KVMF_BACKING_HUGETLB,	/* 2 MiB hugetlbfs pages (skips the case if none are free) */
+};
+
+struct kvmf_guest_region {
+	void *host;		/* where the host process sees it */
+	int memfd;		/* KVMF_BACKING_SHMEM: the memfd, else -1 */
+	uint64_t gpa, size;
+	uint32_t slot;
+};
+
+/*
+ * A memslot @slot of @size bytes at guest physical @gpa, with @backing;
+ * @size must be a multiple of 2 MiB for hugetlbfs.
+ */
+void kvmf_guest_add_region(struct kvmf_guest_vm *vm, struct kvmf_guest_region *region,
+			   uint32_t slot, uint64_t gpa, uint64_t size, enum kvmf_backing backing);
+
 /*
  * Runs the vCPU until its next ucall and returns it in @uc: UCALL_SYNC,
  * UCALL_DONE (UCALL_PRINTF is printed and the guest resumed).  An abort, an

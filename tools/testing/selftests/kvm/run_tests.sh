@@ -5,7 +5,9 @@
 # their KTAP through, and ends with the plain line
 #   N passed, N failed, N skipped
 # counting test cases.  A program that crashes or exits non-zero without
-# reporting a failed case counts as one failure.  Exit status: 0 when
+# reporting a failed case counts as one failure.  Each program's verdict is
+# also printed as "# result: <program> PASS|FAIL|SKIP" (SKIP: nothing ran
+# but skips), which tools/testing/matrix.sh tabulates.  Exit status: 0 when
 # nothing failed.
 set -uo pipefail
 
@@ -29,6 +31,14 @@ for prog in "${programs[@]}"; do
 		echo "# $(basename "$prog"): exited with status $status without a failed case"
 		f=1
 	fi
+	if [ "$f" -gt 0 ]; then
+		verdict=FAIL
+	elif [ "$p" -eq 0 ]; then
+		verdict=SKIP
+	else
+		verdict=PASS
+	fi
+	echo "# result: $(basename "$prog") $verdict"
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 done
 

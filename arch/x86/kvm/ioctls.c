@@ -2,7 +2,8 @@
 /*
  * The x86 ioctls, in one place: the core's dispatcher looks a command up in
  * these tables after its own (include/kvmfork/ioctl.h).  The handlers live
- * with what they serve: MSRs in msr.c, CPUID in cpuid.c.
+ * with what they serve: MSRs in msr.c, CPUID in cpuid.c, FPU state, XCRs
+ * and MP state in fpu.c.
  */
 #include <kvmfork/ioctl.h>
 #include <kvmfork/kvmf_host.h>
@@ -22,6 +23,14 @@ static const struct kvmf_ioctl kvmf_x86_vcpu_ioctl_entries[] = {
 	{ KVM_SET_MSRS,	  kvmf_vcpu_set_msrs,	 KVMF_IOCTL_LOCKED | KVMF_IOCTL_USER_COPY },
 	{ KVM_SET_CPUID2, kvmf_vcpu_set_cpuid2, KVMF_IOCTL_LOCKED | KVMF_IOCTL_USER_COPY },
 	{ KVM_GET_CPUID2, kvmf_vcpu_get_cpuid2, KVMF_IOCTL_LOCKED | KVMF_IOCTL_USER_COPY },
+	{ KVM_GET_FPU,	  kvmf_vcpu_get_fpu,	 KVMF_IOCTL_LOCKED },
+	{ KVM_SET_FPU,	  kvmf_vcpu_set_fpu,	 KVMF_IOCTL_LOCKED },
+	{ KVM_GET_XSAVE,  kvmf_vcpu_get_xsave,	 KVMF_IOCTL_LOCKED },
+	{ KVM_SET_XSAVE,  kvmf_vcpu_set_xsave,	 KVMF_IOCTL_LOCKED },
+	{ KVM_GET_XCRS,	  kvmf_vcpu_get_xcrs,	 KVMF_IOCTL_LOCKED },
+	{ KVM_SET_XCRS,	  kvmf_vcpu_set_xcrs,	 KVMF_IOCTL_LOCKED },
+	{ KVM_GET_MP_STATE, kvmf_vcpu_get_mp_state, KVMF_IOCTL_LOCKED },
+	{ KVM_SET_MP_STATE, kvmf_vcpu_set_mp_state, KVMF_IOCTL_LOCKED },
 };
 
 const struct kvmf_ioctl_table kvmf_x86_vcpu_ioctls =

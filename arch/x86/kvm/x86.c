@@ -13,6 +13,7 @@
 #include <linux/sched/signal.h>
 #include <linux/smp.h>
 #include <asm/fpu/api.h>
+#include <asm/fpu/xstate.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
 
@@ -78,7 +79,11 @@ static long kvmf_x86_check_extension(struct kvmf_vm *vm, long cap)
 {
 	switch (cap) {
 	case KVM_CAP_READONLY_MEM:	/* writes to read-only slots exit as MMIO */
+	case KVM_CAP_MP_STATE:
 		return 1;
+	case KVM_CAP_XSAVE:
+	case KVM_CAP_XCRS:
+		return boot_cpu_has(X86_FEATURE_XSAVE);
 	default:
 		return 0;
 	}
@@ -156,6 +161,7 @@ static int kvmf_x86_vcpu_create(struct kvmf_vcpu *vcpu)
 	int r;
 
 	arch->guest_cpu = -1;
+	arch->xcr0 = XFEATURE_MASK_FP;
 	kvmf_x86_reset_regs(vcpu);
 
 	arch->pio_page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);

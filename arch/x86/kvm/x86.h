@@ -103,6 +103,16 @@ long kvmf_dev_get_supported_cpuid(void *obj, void *data, unsigned long arg);
 long kvmf_vcpu_set_cpuid2(void *obj, void *data, unsigned long arg);
 long kvmf_vcpu_get_cpuid2(void *obj, void *data, unsigned long arg);
 
+/* arch/x86/kvm/fpu.c */
+long kvmf_vcpu_get_fpu(void *obj, void *data, unsigned long arg);
+long kvmf_vcpu_set_fpu(void *obj, void *data, unsigned long arg);
+long kvmf_vcpu_get_xsave(void *obj, void *data, unsigned long arg);
+long kvmf_vcpu_set_xsave(void *obj, void *data, unsigned long arg);
+long kvmf_vcpu_get_xcrs(void *obj, void *data, unsigned long arg);
+long kvmf_vcpu_set_xcrs(void *obj, void *data, unsigned long arg);
+long kvmf_vcpu_get_mp_state(void *obj, void *data, unsigned long arg);
+long kvmf_vcpu_set_mp_state(void *obj, void *data, unsigned long arg);
+
 /* arch/x86/kvm/ioctls.c */
 extern const struct kvmf_ioctl_table kvmf_x86_dev_ioctls;
 extern const struct kvmf_ioctl_table kvmf_x86_vcpu_ioctls;

@@ -92,6 +92,8 @@ struct kvmf_arch_vcpu {
 	struct fpu_guest guest_fpu;
 	/* KVM_SET_CPUID2's table; NULL until set (cpuid.c). */
 	struct kvmf_cpuid_table *cpuid;
+	/* XCR0 as the guest has it (x87 only while XSAVE is not offered). */
+	u64 xcr0;
 	/* Set at the first KVM_RUN: some state may not change after it. */
 	bool has_run;
 	/* MSR_TSC_AUX as the guest sees it (loaded around VMRUN when it differs). */

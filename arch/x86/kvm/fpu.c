@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The guest's FPU/SSE state and XCR0 as userspace sees them: KVM_GET/SET_FPU
+ * (the legacy FXSAVE view), KVM_GET/SET_XSAVE (the kernel's UABI XSAVE
+ * format, through the guest-fpstate API) and KVM_GET/SET_XCRS; and
+ * KVM_GET/SET_MP_STATE, which without an in-kernel APIC only knows
+ * "runnable".  All run with vcpu->mutex held, when the guest's state sits in
+ * its fpstate buffer (KVM_RUN swaps it in and out).
+ */
+#include <linux/kernel.h>
+#include <asm/fpu/api.h>
+#include <asm/fpu/types.h>
+#include <asm/fpu/xstate.h>
+
+#include <kvmfork/kvmf_host.h>
+
+#include "x86.h"
+
+/* XCR0 a guest may have: x87 only, while XSAVE is not offered (cpuid.c). */
+#define KVMF_GUEST_XCR0_VALID	XFEATURE_MASK_FP
+/* MXCSR bits 31:16 are reserved: loading them would fault. */
+#define KVMF_MXCSR_VALID	0xffffu
+
+static struct fxregs_state *guest_fxsave(struct kvmf_vcpu *vcpu)
+{
+	return &vcpu->arch.guest_fpu.fpstate->regs.fxsave;
+}
+
+long kvmf_vcpu_get_fpu(void *obj, void *data, unsigned long arg)
+{
+	const struct fxregs_state *fx = guest_fxsave(obj);
+	struct kvm_fpu *fpu = data;
+
+	memcpy(fpu->fpr, fx->st_space, sizeof(fpu->fpr));
+	fpu->fcw = fx->cwd;
+	fpu->fsw = fx->swd;
+	fpu->ftwx = fx->twd;
+	fpu->last_opcode = fx->fop;
+	fpu->last_ip = fx->rip;
+	fpu->last_dp = fx->rdp;
+	memcpy(fpu->xmm, fx->xmm_space, sizeof(fpu->xmm));
+	fpu->mxcsr = fx->mxcsr;
+	return 0;
+}
+
+long kvmf_vcpu_set_fpu(void *obj, void *data, unsigned long arg)
+{
+	struct kvmf_vcpu *vcpu = obj;
+	struct fxregs_state *fx = guest_fxsave(vcpu);
+	const struct kvm_fpu *fpu = data;
+
+	if (fpu->mxcsr & ~KVMF_MXCSR_VALID)
+		return -EINVAL;
+
+	memcpy(fx->st_space, fpu->fpr, sizeof(fpu->fpr));
+	fx->cwd = fpu->fcw;
+	fx->swd = fpu->fsw;
+	fx->twd = fpu->ftwx;
+	fx->fop = fpu->last_opcode;
+	fx->rip = fpu->last_ip;
+	fx->rdp = fpu->last_dp;
+	memcpy(fx->xmm_space, fpu->xmm, sizeof(fpu->xmm));
+	fx->mxcsr = fpu->mxcsr;
+	/* XRSTOR loads x87 and SSE state only if the header says they are there. */
+	if (boot_cpu_has(X86_FEATURE_XSAVE))
+		vcpu->arch.guest_fpu.fpstate->regs.xsave.header.xfeatures |= XFEATURE_MASK_FPSSE;
+	return 0;
+}
+
+long kvmf_vcpu_get_xsave(void *obj, void *data, unsigned long arg)
+{
+	struct kvmf_vcpu *vcpu = obj;
+	struct kvm_xsave *xsave = data;
+
+	/*
+	 * Only the features the guest can have (x87, SSE) are reported; it has
+	 * no PKRU of its own (PKU is not offered): 0.  (Debian's 6.1 has the
+	 * five-argument form of this call, with the feature mask.)
+	 */
+	fpu_copy_guest_fpstate_to_uabi(&vcpu->arch.guest_fpu, xsave->region,
+				       sizeof(xsave->region), XFEATURE_MASK_FPSSE, 0);
+	return 0;
+}
+
+long kvmf_vcpu_set_xsave(void *obj, void *data, unsigned long arg)
+{
+	struct kvmf_vcpu *vcpu = obj;
+	struct kvm_xsave *xsave = data;
+	u32 pkru = 0;
+
+	/* Unsupported features or a malformed header: -EINVAL. */
+	return fpu_copy_uabi_to_guest_fpstate(&vcpu->arch.guest_fpu, xsave->region,
+					      XFEATURE_MASK_FPSSE, &pkru);
+}
+
+long kvmf_vcpu_get_xcrs(void *obj, void *data, unsigned long arg)
+{
+	struct kvmf_vcpu *vcpu = obj;
+	struct kvm_xcrs *xcrs = data;
+
+	if (!boot_cpu_has(X86_FEATURE_XSAVE))
+		return -EINVAL;
+	xcrs->nr_xcrs = 1;
+	xcrs->flags = 0;
+	xcrs->xcrs[0].xcr = 0;		/* XCR0, the feature-enabled mask */
+	xcrs->xcrs[0].value = vcpu->arch.xcr0;
+	return 0;
+}
+
+long kvmf_vcpu_set_xcrs(void *obj, void *data, unsigned long arg)
+{
+	struct kvmf_vcpu *vcpu = obj;
+	const struct kvm_xcrs *xcrs = data;
+	u64 xcr0 = vcpu->arch.xcr0;
+	u32 i;
+
+	if (!boot_cpu_has(X86_FEATURE_XSAVE) || xcrs->flags || xcrs->nr_xcrs > KVM_MAX_XCRS)
+		return -EINVAL;
+
+	for (i = 0; i < xcrs->nr_xcrs; i++) {
+		/* Only XCR0 exists; x87 state can never be disabled. */
+		if (xcrs->xcrs[i].xcr != 0)
+			return -EINVAL;
+		xcr0 = xcrs->xcrs[i].value;
+		if (!(xcr0 & XFEATURE_MASK_FP) || (xcr0 & ~KVMF_GUEST_XCR0_VALID))
+			return -EINVAL;
+	}
+	vcpu->arch.xcr0 = xcr0;
+	return 0;
+}
+
+long kvmf_vcpu_get_mp_state(void *obj, void *data, unsigned long arg)
+{
+	struct kvm_mp_state *mp = data;
+
+	mp->mp_state = KVM_MP_STATE_RUNNABLE;
+	return 0;
+}
+
+/* Without an in-kernel APIC, as on KVM, a vCPU can only be runnable. */
+long kvmf_vcpu_set_mp_state(void *obj, void *data, unsigned long arg)
+{
+	const struct kvm_mp_state *mp = data;
+
+	return mp->mp_state == KVM_MP_STATE_RUNNABLE ? 0 : -EINVAL;
+}

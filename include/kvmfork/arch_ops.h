@@ -15,6 +15,13 @@ struct kvmf_memslot;
 struct page;
 struct kvmf_ioctl_table;
 
+/* What mmu_age_range does besides telling whether pages were accessed. */
+enum kvmf_age_op {
+	KVMF_AGE_TEST,		/* nothing */
+	KVMF_AGE_CLEAR,		/* clear the accessed state; TLBs may keep it */
+	KVMF_AGE_CLEAR_FLUSH,	/* clear it, and make vCPUs drop cached translations */
+};
+
 struct kvmf_arch_ops {
 	const char *name;
 
@@ -49,12 +56,52 @@ struct kvmf_arch_ops {
 	/* KVM_CREATE_VM: validate @type and set up vm->arch. */
 	int (*vm_init)(struct kvmf_vm *vm, unsigned long type);
 	void (*vm_destroy)(struct kvmf_vm *vm);
+	/*
+	 * KVM_ENABLE_CAP on a VM fd for a capability the core does not own,
+	 * with vm->lock held and cap->flags already checked to be 0; NULL
+	 * if the arch has none (every such capability then gets -EINVAL).
+	 */
+	int (*vm_enable_cap)(struct kvmf_vm *vm, const struct kvm_enable_cap *cap);
 
 	/*
-	 * A memslot was deleted or moved and no vCPU can see it any more:
-	 * drop every guest mapping of its old range.  May sleep.
+	 * Guest mappings (nested page tables).  The core calls these when the
+	 * host side of guest memory changes: MMU-notifier invalidations and
+	 * release (virt/kvm/mmu_notifier.c), memslot deletes and moves, dirty
+	 * logging (virt/kvm/dirty_log.c).  Frames are absolute guest frame
+	 * numbers; ranges lie inside one slot.
+	 *
+	 * mmu_unmap_range: drop every mapping of [@gfn, @gfn + @npages); when
+	 * it returns, no vCPU can reach the pages they mapped any more, not
+	 * even through a TLB.  With @may_block false (a non-blocking MMU
+	 * notifier call: the OOM reaper) it must not sleep, and it cannot
+	 * fail: a notifier that returns -EAGAIN may not have an
+	 * invalidate_range_end, and the core needs one.
 	 */
-	void (*memslot_unmap)(struct kvmf_vm *vm, const struct kvmf_memslot *old);
+	void (*mmu_unmap_range)(struct kvmf_vm *vm, u64 gfn, u64 npages, bool may_block);
+	/*
+	 * Page aging for the host's reclaim: whether any page of the range
+	 * was accessed through a guest mapping since the last clear, and
+	 * clear that state too for KVMF_AGE_CLEAR*.  Called from atomic
+	 * context (the host's page-table lock held): never sleeps.
+	 */
+	bool (*mmu_age_range)(struct kvmf_vm *vm, u64 gfn, u64 npages, enum kvmf_age_op op);
+	/*
+	 * Dirty logging.  The arch keeps mappings of a logging slot writable
+	 * only while the page's dirty bit is set, and sets the bit (with
+	 * kvmf_memslot_mark_dirty()) before it grants write access.
+	 *
+	 * mmu_log_dirty_enable: the slot at [@gfn, @gfn + @npages) started
+	 * logging (published, SRCU grace period passed); make every write
+	 * from now on fault, unless !@protect (all bits start set), and
+	 * flush.  mmu_write_protect: take write access away from the mappings
+	 * of @gfn + i for every bit i set in @mask; returns whether any
+	 * mapping changed, and the caller then calls mmu_flush before relying
+	 * on it.  mmu_flush: every vCPU drops cached guest translations.  All
+	 * three may sleep.
+	 */
+	void (*mmu_log_dirty_enable)(struct kvmf_vm *vm, u64 gfn, u64 npages, bool protect);
+	bool (*mmu_write_protect)(struct kvmf_vm *vm, u64 gfn, u64 mask);
+	void (*mmu_flush)(struct kvmf_vm *vm);
 
 	/* KVM_CREATE_VCPU, after the core checked the id; and VM teardown. */
 	int (*vcpu_create)(struct kvmf_vcpu *vcpu);

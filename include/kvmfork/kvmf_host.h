@@ -10,6 +10,7 @@
 
 #include <linux/kvm.h>
 #include <linux/mm_types.h>
+#include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
 #include <linux/signal_types.h>
@@ -59,14 +60,31 @@ struct kvmf_vm {
 	refcount_t users;
 	/* The creator's address space: ioctls from any other mm get -EIO. */
 	struct mm_struct *mm;
+	/*
+	 * Registered on @mm from creation to destruction: host changes to
+	 * guest memory remove the guest's mappings (virt/kvm/mmu_notifier.c).
+	 */
+	struct mmu_notifier mmu_notifier;
 	struct mutex lock;
 	/* Guest memory slots; updated under @lock, read under mem.srcu. */
 	struct kvmf_vm_mem mem;
-	/* Created vCPUs, in creation order; written under @lock. */
+	/* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 flags enabled; under @lock. */
+	u64 dirty_log_manual;
+	/*
+	 * Created vCPUs, in creation order; written under @lock.  Others
+	 * (kicks from MMU notifiers) read @nr_vcpus with acquire and see every
+	 * vCPU below it: kvmf_vm_nr_vcpus().
+	 */
 	struct kvmf_vcpu *vcpus[KVMF_MAX_VCPUS];
 	unsigned int nr_vcpus;
 	struct kvmf_arch_vm arch;
 };
+
+/* How many of vm->vcpus[] are set, for readers without vm->lock. */
+static inline unsigned int kvmf_vm_nr_vcpus(struct kvmf_vm *vm)
+{
+	return smp_load_acquire(&vm->nr_vcpus);
+}
 
 /* virt/kvm/vm.c */
 int kvmf_vm_create_fd(unsigned long type);
@@ -79,6 +97,20 @@ void kvmf_vcpu_destroy(struct kvmf_vcpu *vcpu);
 
 /* virt/kvm/kvm_main.c: KVM_CHECK_EXTENSION; @vm is NULL on /dev/kvm. */
 long kvmf_check_extension(struct kvmf_vm *vm, long cap);
+
+/* virt/kvm/mmu_notifier.c */
+int kvmf_mmu_notifier_register(struct kvmf_vm *vm);
+void kvmf_mmu_notifier_unregister(struct kvmf_vm *vm);
+
+/* virt/kvm/dirty_log.c: VM ioctls, called with vm->lock held. */
+long kvmf_vm_get_dirty_log(struct kvmf_vm *vm, const struct kvm_dirty_log *log);
+long kvmf_vm_clear_dirty_log(struct kvmf_vm *vm, const struct kvm_clear_dirty_log *log);
+long kvmf_vm_enable_cap_dirty_log(struct kvmf_vm *vm, const struct kvm_enable_cap *cap);
+/* A slot started logging (flags change, published): write-protect it. */
+void kvmf_dirty_log_slot_enabled(struct kvmf_vm *vm, const struct kvmf_memslot *slot);
+/* The flags KVM_CHECK_EXTENSION(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) reports. */
+#define KVMF_DIRTY_LOG_MANUAL_CAPS \
+	(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET)
 
 /* virt/kvm/hardware.c */
 int kvmf_hardware_enable_all(void);

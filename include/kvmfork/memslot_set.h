@@ -40,7 +40,14 @@ struct kvmf_memslot {
 	u64 base_gfn;
 	u64 npages;
 	unsigned long userspace_addr;
-	/* Room for per-slot state (the dirty bitmap) goes below. */
+	/*
+	 * KVM_MEM_LOG_DIRTY_PAGES: one bit per page of the slot, bit i for
+	 * base_gfn + i, set when the guest (or the kernel on its behalf)
+	 * writes the page; NULL when the slot does not log.  The pointer is
+	 * fixed like the rest of the slot, the bits change with atomic
+	 * operations.  A moved slot keeps its bitmap (virt/kvm/memslot.c).
+	 */
+	unsigned long *dirty_bitmap;
 };
 
 /*
@@ -137,6 +144,23 @@ struct kvmf_memslot *kvmf_memslot_find_gfn(const struct kvmf_memslots *set,
 /* The slot with id @id, or NULL: a binary search, O(log n). */
 struct kvmf_memslot *kvmf_memslot_find_id(const struct kvmf_memslots *set,
 					  u32 id);
+
+/*
+ * The frames of @slot that host addresses [start, end) back, as
+ * [*gfn, *gfn + *npages); false when they back none.  @end is exclusive and
+ * neither bound needs to be page aligned (MMU notifiers pass byte ranges).
+ */
+bool kvmf_memslot_hva_range(const struct kvmf_memslot *slot, unsigned long start,
+			    unsigned long end, u64 *gfn, u64 *npages);
+
+/*
+ * KVM_CLEAR_DIRTY_LOG's range rules for a slot of @npages pages, once the
+ * start is known to be 64-page aligned (KVM checks that before it looks the
+ * slot up): the range lies inside the slot, and covers whole 64-page words
+ * unless it ends where the slot does.  An empty range at a start inside the
+ * slot is fine.  Returns 0 or -EINVAL.
+ */
+int kvmf_memslot_check_clear_range(u64 npages, u64 first_page, u32 num_pages);
 
 /*
  * Whether [base_gfn, base_gfn + npages), npages > 0, meets any slot other

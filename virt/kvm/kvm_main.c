@@ -29,6 +29,10 @@ static const struct kvmf_cap kvmf_core_caps[] = {
 	{ KVM_CAP_MAX_VCPUS,			KVMF_MAX_VCPUS },
 	{ KVM_CAP_MAX_VCPU_ID,			KVMF_MAX_VCPU_IDS },
 	{ KVM_CAP_IMMEDIATE_EXIT,		1 },
+	/* Host changes to guest memory reach the guest (MMU notifier). */
+	{ KVM_CAP_SYNC_MMU,			1 },
+	{ KVM_CAP_ENABLE_CAP_VM,		1 },
+	{ KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,	KVMF_DIRTY_LOG_MANUAL_CAPS },
 };
 
 long kvmf_check_extension(struct kvmf_vm *vm, long cap)

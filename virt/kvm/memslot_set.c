@@ -138,6 +138,7 @@ int kvmf_memslot_check_request(const struct kvm_userspace_memory_region *r,
 	req->base_gfn = r->guest_phys_addr >> PAGE_SHIFT;
 	req->npages = r->memory_size >> PAGE_SHIFT;
 	req->userspace_addr = r->userspace_addr;
+	req->dirty_bitmap = NULL;
 	return 0;
 }
 
@@ -251,4 +252,30 @@ void kvmf_memslots_build(struct kvmf_memslots *dst,
 	dst->nr = n - !!remove + !!add;
 	kvmf_copy_edit(dst->slots, src_gfn, n, del_gfn, add, at_gfn);
 	kvmf_copy_edit(dst->slots + dst->nr, src_id, n, del_id, add, at_id);
+}
+
+bool kvmf_memslot_hva_range(const struct kvmf_memslot *slot, unsigned long start,
+			    unsigned long end, u64 *gfn, u64 *npages)
+{
+	/* Slots passed access_ok() when made: base + size does not wrap. */
+	unsigned long base = slot->userspace_addr;
+	unsigned long limit = base + (unsigned long)(slot->npages << PAGE_SHIFT);
+	unsigned long lo = start > base ? start : base;
+	unsigned long hi = end < limit ? end : limit;
+
+	if (lo >= hi)
+		return false;
+	*gfn = slot->base_gfn + ((lo - base) >> PAGE_SHIFT);
+	*npages = ((hi - 1 - base) >> PAGE_SHIFT) - ((lo - base) >> PAGE_SHIFT) + 1;
+	return true;
+}
+
+int kvmf_memslot_check_clear_range(u64 npages, u64 first_page, u32 num_pages)
+{
+	/* Written so that nothing can overflow: first_page < npages first. */
+	if (first_page >= npages || num_pages > npages - first_page)
+		return -EINVAL;
+	if ((num_pages % 64) && num_pages != npages - first_page)
+		return -EINVAL;
+	return 0;
 }

@@ -213,7 +213,9 @@ long kvmf_vcpu_create_fd(struct kvmf_vm *vm, u32 id)
 
 	/* The fd's reference on the VM, dropped in kvmf_vcpu_release(). */
 	kvmf_vm_get(vm);
-	vm->vcpus[vm->nr_vcpus++] = vcpu;
+	vm->vcpus[vm->nr_vcpus] = vcpu;
+	/* Kicks read the count without vm->lock: the vCPU is visible first. */
+	smp_store_release(&vm->nr_vcpus, vm->nr_vcpus + 1);
 	fd_install(fd, file);
 	return fd;
 

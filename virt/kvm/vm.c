@@ -29,7 +29,12 @@ void kvmf_vm_put(struct kvmf_vm *vm)
 	if (!refcount_dec_and_test(&vm->users))
 		return;
 
-	/* No fd is left: nothing can run or look at the VM any more. */
+	/*
+	 * No fd is left: nothing can run or look at the VM any more.  The
+	 * notifier goes first: its callbacks use the vCPUs (kicks) and the
+	 * nested page tables, and unregistering waits for them.
+	 */
+	kvmf_mmu_notifier_unregister(vm);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		kvmf_vcpu_destroy(vm->vcpus[i]);
 	kvmf_arch_ops.vm_destroy(vm);
@@ -51,22 +56,68 @@ static long kvmf_vm_create_vcpu(void *obj, void *data, unsigned long arg)
 	return kvmf_vcpu_create_fd(obj, arg);
 }
 
-static void kvmf_vm_memslot_unmap(void *opaque, const struct kvmf_memslot *old)
+/* A slot change is published and no vCPU can see the old slot any more. */
+static void kvmf_vm_memslot_commit(void *opaque, const struct kvmf_memslot_update *u)
 {
-	kvmf_arch_ops.memslot_unmap(opaque, old);
+	struct kvmf_vm *vm = opaque;
+
+	switch (u->change) {
+	case KVMF_MR_DELETE:
+	case KVMF_MR_MOVE:
+		kvmf_arch_ops.mmu_unmap_range(vm, u->old->base_gfn, u->old->npages, true);
+		break;
+	case KVMF_MR_FLAGS:
+		/* Turning logging off leaves read-only mappings: they refault writable. */
+		if (u->new->dirty_bitmap)
+			kvmf_dirty_log_slot_enabled(vm, u->new);
+		break;
+	default:
+		/* A new slot's range has no mappings yet. */
+		break;
+	}
 }
 
 static long kvmf_vm_set_user_memory_region(void *obj, void *data, unsigned long arg)
 {
 	struct kvmf_vm *vm = obj;
 
-	return kvmf_vm_mem_set_region(&vm->mem, data, kvmf_vm_memslot_unmap, vm);
+	return kvmf_vm_mem_set_region(&vm->mem, data,
+				      vm->dirty_log_manual & KVM_DIRTY_LOG_INITIALLY_SET,
+				      kvmf_vm_memslot_commit, vm);
+}
+
+static long kvmf_vm_ioctl_get_dirty_log(void *obj, void *data, unsigned long arg)
+{
+	return kvmf_vm_get_dirty_log(obj, data);
+}
+
+static long kvmf_vm_ioctl_clear_dirty_log(void *obj, void *data, unsigned long arg)
+{
+	return kvmf_vm_clear_dirty_log(obj, data);
+}
+
+/* KVM_ENABLE_CAP on a VM: the core's capabilities, then the arch's. */
+static long kvmf_vm_enable_cap(void *obj, void *data, unsigned long arg)
+{
+	const struct kvm_enable_cap *cap = data;
+	struct kvmf_vm *vm = obj;
+
+	if (cap->flags)
+		return -EINVAL;
+	if (cap->cap == KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)
+		return kvmf_vm_enable_cap_dirty_log(vm, cap);
+	if (kvmf_arch_ops.vm_enable_cap)
+		return kvmf_arch_ops.vm_enable_cap(vm, cap);
+	return -EINVAL;
 }
 
 static const struct kvmf_ioctl kvmf_vm_ioctls[] = {
 	{ KVM_CHECK_EXTENSION,		kvmf_vm_check_extension,	0 },
 	{ KVM_CREATE_VCPU,		kvmf_vm_create_vcpu,		KVMF_IOCTL_LOCKED },
 	{ KVM_SET_USER_MEMORY_REGION,	kvmf_vm_set_user_memory_region,	KVMF_IOCTL_LOCKED },
+	{ KVM_GET_DIRTY_LOG,		kvmf_vm_ioctl_get_dirty_log,	KVMF_IOCTL_LOCKED },
+	{ KVM_CLEAR_DIRTY_LOG,		kvmf_vm_ioctl_clear_dirty_log,	KVMF_IOCTL_LOCKED },
+	{ KVM_ENABLE_CAP,		kvmf_vm_enable_cap,		KVMF_IOCTL_LOCKED },
 };
 
 /* KVM answers unknown VM ioctls with -ENOTTY (x86's arch VM ioctl default). */
@@ -121,10 +172,15 @@ int kvmf_vm_create_fd(unsigned long type)
 	if (r)
 		goto err_mem_destroy;
 
+	/* Callbacks may come right away: memory and arch state are ready. */
+	r = kvmf_mmu_notifier_register(vm);
+	if (r)
+		goto err_arch_destroy;
+
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
 		r = fd;
-		goto err_arch_destroy;
+		goto err_unregister;
 	}
 
 	/* anon_inode_getfile() takes the module reference for the file. */
@@ -140,6 +196,8 @@ int kvmf_vm_create_fd(unsigned long type)
 
 err_put_fd:
 	put_unused_fd(fd);
+err_unregister:
+	kvmf_mmu_notifier_unregister(vm);
 err_arch_destroy:
 	kvmf_arch_ops.vm_destroy(vm);
 err_mem_destroy:

@@ -24,7 +24,8 @@
 /*
  * Copies between @buf and guest physical memory, page by page through the
  * memslots.  Writes to read-only slots are refused: the guest could not
- * make them either.
+ * make them either.  Writes are recorded in the slot's dirty bitmap, if it
+ * logs.
  */
 static int guest_phys_copy(struct kvmf_vcpu *vcpu, u64 gpa, void *buf, unsigned int len,
 			   bool write)
@@ -49,6 +50,9 @@ static int guest_phys_copy(struct kvmf_vcpu *vcpu, u64 gpa, void *buf, unsigned 
 			r = -EFAULT;
 			break;
 		}
+		/* After the data, so that a collector that takes the bit sees it. */
+		if (write)
+			kvmf_memslot_mark_dirty(slot, gpa >> PAGE_SHIFT);
 		gpa += chunk;
 		buf += chunk;
 		len -= chunk;

@@ -2,39 +2,81 @@
 /*
  * The two-dimensional paging MMU.  The table has the x86-64 4-level format
  * that AMD nested paging walks (APM: "Nested Paging"): every entry needs the
- * U/S bit, since nested walks are user accesses.  Leaves are 4 KiB and each
- * holds one reference on the host page it maps, taken by get_user_pages()
- * on the VMM's address space and dropped when the leaf is cleared.
+ * U/S bit, since nested walks are user accesses.  Leaves map 4 KiB, or
+ * 2 MiB where the host backs the whole 2 MiB frame with one huge page
+ * (THP or hugetlbfs) and the slot does not log dirty pages.
  *
- * Locking: tdp->lock (a spinlock) protects all entries.  Faults resolve the
- * host page before taking it (get_user_pages() sleeps) and allocate table
- * pages before taking it too.  A fault holds the memslot SRCU read lock from
- * the slot lookup until its leaf is installed, so that a slot removal, which
- * waits for SRCU readers before unmapping, never misses a leaf.
+ * Leaves hold no reference on the pages they map.  A fault takes one while
+ * it resolves the page (mm/host_mm.c) and drops it once the leaf is in
+ * place; from then on the core's MMU notifier (virt/kvm/mmu_notifier.c)
+ * calls kvmf_tdp_unmap_range() before the host changes or frees the page,
+ * and that removes the leaf and flushes every vCPU's TLB before returning.
+ * A fault that raced with such a change sees it at install time through
+ * the invalidation sequence (kvmf_mem_invalidate_retry()) and retries.
+ *
+ * Bits in leaves beyond the hardware's: TDP_HOST_W (an available bit)
+ * records that the host page was resolved for writing, so that a write
+ * fault on a read-only leaf (a page written for the first time since dirty
+ * logging protected it) can grant write access without asking the host
+ * again: the leaf would not be there any more if the host had taken write
+ * access away.  The accessed bit is set on install and cleared by page
+ * aging; the processor sets it again on the next access.
+ *
+ * Dirty logging keeps one invariant: a leaf of a logging slot is writable
+ * only while the page's dirty bit is set.  Faults set the bit before they
+ * grant write access, under the lock; collectors clear bits, then remove
+ * write access under the lock, then flush (virt/kvm/dirty_log.c).  Logging
+ * slots are mapped with 4 KiB leaves only.
+ *
+ * Locking: tdp->lock (a raw spinlock; MMU notifiers take it in non-blocking
+ * mode) protects all entries.  Faults resolve the host page and allocate
+ * table pages before taking it.  A fault holds the memslot SRCU read lock
+ * from the slot lookup until its leaf is installed, so that a slot removal,
+ * which waits for SRCU readers before unmapping, never misses a leaf.
+ * Inside tdp->lock only mem.inval.lock is taken (to check for concurrent
+ * invalidations).  Vendor code reads entries only through the hardware.
  */
+#include <linux/bitops.h>
 #include <linux/mm.h>
-#include <linux/sched/mm.h>
-#include <linux/smp.h>
+#include <linux/sched.h>
+#include <linux/sizes.h>
 #include <linux/srcu.h>
 #include <asm/io.h>
 
+#include <kvmfork/host_mm.h>
 #include <kvmfork/kvmf_host.h>
 
 #include "tdp_mmu.h"
 #include "x86.h"
 
 #define TDP_P		BIT_ULL(0)
-#define TDP_RW		BIT_ULL(1)
+#define TDP_RW_BIT	1
+#define TDP_RW		BIT_ULL(TDP_RW_BIT)
 #define TDP_US		BIT_ULL(2)
+#define TDP_A_BIT	5
+#define TDP_A		BIT_ULL(TDP_A_BIT)
+#define TDP_PS		BIT_ULL(7)	/* at level 2: a 2 MiB leaf */
+#define TDP_HOST_W_BIT	9
+#define TDP_HOST_W	BIT_ULL(TDP_HOST_W_BIT)	/* available to software: see the top */
 #define TDP_PFN_MASK	GENMASK_ULL(51, 12)
 #define TDP_TABLE_FLAGS	(TDP_P | TDP_RW | TDP_US)
 #define TDP_LEVELS	4
 #define TDP_ENTRIES	512
+/* Frames of a 2 MiB leaf. */
+#define TDP_HUGE_PAGES	512ull
+/* Entries a range walk visits before it lets others have the lock. */
+#define TDP_WALK_BATCH	4096
 
-/* Index of @gpa in a table at @level (4 = the root, 1 = the leaf table). */
-static unsigned int tdp_index(u64 gpa, int level)
+/* Index of frame @gfn in a table at @level (4 = the root, 1 = a leaf table). */
+static unsigned int tdp_index(u64 gfn, int level)
 {
-	return (gpa >> (PAGE_SHIFT + 9 * (level - 1))) & (TDP_ENTRIES - 1);
+	return (gfn >> (9 * (level - 1))) & (TDP_ENTRIES - 1);
+}
+
+/* The first frame past the part of the address space one entry at @level maps. */
+static u64 tdp_next_entry_gfn(u64 gfn, int level)
+{
+	return (gfn | ((1ull << (9 * (level - 1))) - 1)) + 1;
 }
 
 static u64 *tdp_table_of(u64 entry)
@@ -42,21 +84,53 @@ static u64 *tdp_table_of(u64 entry)
 	return phys_to_virt(entry & TDP_PFN_MASK);
 }
 
-static void tdp_release_leaf(u64 leaf)
-{
-	struct page *page = pfn_to_page((leaf & TDP_PFN_MASK) >> PAGE_SHIFT);
+/* Table pages a fault may need, allocated before taking the lock. */
+struct tdp_spares {
+	u64 *page[TDP_LEVELS - 1];
+};
 
-	/* The guest may have written through a writable leaf. */
-	if (leaf & TDP_RW)
-		SetPageDirty(page);
-	put_page(page);
+static u64 *tdp_spare_take(struct tdp_spares *sp)
+{
+	unsigned int i;
+	u64 *page;
+
+	for (i = 0; i < ARRAY_SIZE(sp->page); i++) {
+		if (sp->page[i]) {
+			page = sp->page[i];
+			sp->page[i] = NULL;
+			return page;
+		}
+	}
+	return NULL;
+}
+
+static int tdp_spares_topup(struct tdp_spares *sp)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(sp->page); i++) {
+		if (!sp->page[i])
+			sp->page[i] = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+		if (!sp->page[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void tdp_spares_free(struct tdp_spares *sp)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(sp->page); i++)
+		if (sp->page[i])
+			free_page((unsigned long)sp->page[i]);
 }
 
 int kvmf_tdp_init(struct kvmf_vm *vm)
 {
 	struct kvmf_tdp *tdp = &vm->arch.tdp;
 
-	spin_lock_init(&tdp->lock);
+	raw_spin_lock_init(&tdp->lock);
 	atomic64_set(&tdp->flush_generation, 0);
 	tdp->root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	return tdp->root ? 0 : -ENOMEM;
@@ -67,21 +141,18 @@ phys_addr_t kvmf_tdp_root_pa(struct kvmf_vm *vm)
 	return virt_to_phys(vm->arch.tdp.root);
 }
 
+/* Frees the tables under @table; leaves own nothing. */
 static void tdp_free_table(u64 *table, int level)
 {
 	unsigned int i;
 
-	for (i = 0; i < TDP_ENTRIES; i++) {
-		if (!(table[i] & TDP_P))
-			continue;
-		if (level == 1)
-			tdp_release_leaf(table[i]);
-		else
+	for (i = 0; level > 1 && i < TDP_ENTRIES; i++)
+		if ((table[i] & TDP_P) && !(level == 2 && (table[i] & TDP_PS)))
 			tdp_free_table(tdp_table_of(table[i]), level - 1);
-	}
 	free_page((unsigned long)table);
 }
 
+/* At VM destruction, after the MMU notifier's release dropped every leaf. */
 void kvmf_tdp_destroy(struct kvmf_vm *vm)
 {
 	if (vm->arch.tdp.root)
@@ -90,230 +161,456 @@ void kvmf_tdp_destroy(struct kvmf_vm *vm)
 }
 
 /*
- * The leaf entry for @gpa, creating missing tables from the pages in @spare
- * (each consumed and cleared as used); NULL when a table is missing and no
- * spare page is left.  Called with tdp->lock held.
+ * Makes every vCPU of @vm drop its cached translations before its next guest
+ * instruction; mappings removed before the call cannot be used once it
+ * returns.  Each vCPU takes a fresh ASID on its next entry because the
+ * generation moved (svm_pick_asid()); one in guest mode now is forced out
+ * by kvmf_x86_kick_vcpus(), which waits until it has left.
+ *
+ * May be called with tdp->lock not held, from a vCPU's fault, an ioctl, or
+ * an MMU notifier in either mode: the kick spins for IPIs, never sleeps.
+ * Why that cannot deadlock is written at kvmf_x86_kick_vcpus().
  */
-static u64 *tdp_leaf_entry(struct kvmf_tdp *tdp, u64 gpa, u64 **spare, unsigned int nr_spare)
+static void tdp_flush_vcpus(struct kvmf_vm *vm)
+{
+	atomic64_inc(&vm->arch.tdp.flush_generation);
+	/* Pairs with the barrier between publishing guest_cpu and reading the generation. */
+	smp_mb__after_atomic();
+	kvmf_x86_kick_vcpus(vm);
+}
+
+void kvmf_tdp_flush(struct kvmf_vm *vm)
+{
+	tdp_flush_vcpus(vm);
+}
+
+/*
+ * The leaf that maps @gfn, present or not: a 4 KiB one (*@level 1) or a
+ * 2 MiB one (*@level 2); NULL when no table reaches that far.
+ */
+static u64 *tdp_lookup(struct kvmf_tdp *tdp, u64 gfn, int *level)
 {
 	u64 *table = tdp->root;
-	unsigned int i;
-	int level;
+	int l;
 
 	lockdep_assert_held(&tdp->lock);
+	for (l = TDP_LEVELS; l > 1; l--) {
+		u64 *entry = &table[tdp_index(gfn, l)];
 
-	for (level = TDP_LEVELS; level > 1; level--) {
-		u64 *entry = &table[tdp_index(gpa, level)];
+		if (l == 2 && (*entry & TDP_PS)) {
+			*level = 2;
+			return entry;
+		}
+		if (!(*entry & TDP_P))
+			return NULL;
+		table = tdp_table_of(*entry);
+	}
+	*level = 1;
+	return &table[tdp_index(gfn, 1)];
+}
+
+/* The level-2 entry of @gfn, creating the tables above it; NULL if out of spares. */
+static u64 *tdp_pde(struct kvmf_tdp *tdp, u64 gfn, struct tdp_spares *sp)
+{
+	u64 *table = tdp->root;
+	int l;
+
+	for (l = TDP_LEVELS; l > 2; l--) {
+		u64 *entry = &table[tdp_index(gfn, l)];
 
 		if (!(*entry & TDP_P)) {
-			for (i = 0; i < nr_spare && !spare[i]; i++)
-				;
-			if (i == nr_spare)
+			u64 *page = tdp_spare_take(sp);
+
+			if (!page)
 				return NULL;
-			*entry = virt_to_phys(spare[i]) | TDP_TABLE_FLAGS;
-			spare[i] = NULL;
+			/* Zeroed long before; stores reach other CPUs in order. */
+			WRITE_ONCE(*entry, virt_to_phys(page) | TDP_TABLE_FLAGS);
 		}
 		table = tdp_table_of(*entry);
 	}
-	return &table[tdp_index(gpa, 1)];
+	return &table[tdp_index(gfn, 2)];
 }
 
-/* Fills the empty places of @spare with zeroed pages. */
-static int tdp_topup_spare(u64 **spare, unsigned int nr_spare)
+/*
+ * Puts @new into leaf @entry.  If the same frame is mapped already, only
+ * rights are added, atomically, so that accessed bits the processor sets
+ * meanwhile survive.  Replacing another mapping needs a flush: *@flush.
+ */
+static void tdp_set_leaf(u64 *entry, u64 new, bool *flush)
 {
-	unsigned int i;
+	u64 old = READ_ONCE(*entry);
 
-	for (i = 0; i < nr_spare; i++) {
-		if (!spare[i])
-			spare[i] = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-		if (!spare[i])
-			return -ENOMEM;
+	if ((old & TDP_P) && !((old ^ new) & (TDP_PFN_MASK | TDP_PS))) {
+		if ((new & TDP_HOST_W) && !(old & TDP_HOST_W))
+			set_bit(TDP_HOST_W_BIT, (unsigned long *)entry);
+		if ((new & TDP_RW) && !(old & TDP_RW))
+			set_bit(TDP_RW_BIT, (unsigned long *)entry);
+		return;
 	}
-	return 0;
+	WRITE_ONCE(*entry, new);
+	/* Not expected: the notifier removes a leaf before its page changes. */
+	if (old & TDP_P)
+		*flush = true;
 }
 
-/* Gets the host page behind @hva; *writable says how it may be mapped. */
-static int tdp_get_host_page(unsigned long hva, bool want_write, bool slot_writable,
-			     struct page **page, bool *writable)
-{
-	long n;
+/* What kvmf_tdp_fault() found and decided, for tdp_map(). */
+struct tdp_fault {
+	u64 gfn;
+	u64 pfn;
+	bool huge;		/* map the whole 2 MiB frame */
+	bool writable;		/* map with write access */
+	bool host_writable;	/* TDP_HOST_W */
+};
 
-	/* Map writable when the slot allows it, to spare a second fault. */
-	if (slot_writable) {
-		n = get_user_pages_unlocked(hva, 1, page, FOLL_WRITE);
-		if (n == 1) {
-			*writable = true;
+/*
+ * Installs the leaf of @f, with tdp->lock held.  Returns 0, or -EAGAIN when
+ * a table page is needed and @sp has none left.  Sets *@flush if a mapping
+ * was removed on the way.
+ */
+static int tdp_map(struct kvmf_tdp *tdp, const struct tdp_fault *f, struct tdp_spares *sp,
+		   bool *flush)
+{
+	u64 flags = TDP_P | TDP_US | TDP_A | (f->writable ? TDP_RW : 0) |
+		    (f->host_writable ? TDP_HOST_W : 0);
+	u64 *pde, *table;
+
+	pde = tdp_pde(tdp, f->gfn, sp);
+	if (!pde)
+		return -EAGAIN;
+
+	if (f->huge) {
+		if (!(*pde & TDP_P) || (*pde & TDP_PS)) {
+			tdp_set_leaf(pde, ((f->pfn << PAGE_SHIFT) & ~(u64)(SZ_2M - 1)) | flags | TDP_PS,
+				     flush);
 			return 0;
 		}
-		if (want_write)
-			return n < 0 ? n : -EFAULT;
+		/* 4 KiB leaves were here first: add one more, keep the table. */
 	}
-	n = get_user_pages_unlocked(hva, 1, page, 0);
-	if (n != 1)
-		return n < 0 ? n : -EFAULT;
-	*writable = false;
+
+	if (*pde & TDP_PS) {
+		/*
+		 * A 2 MiB leaf where 4 KiB ones are wanted now: the slot
+		 * started logging since.  Drop it; the other frames refault.
+		 */
+		WRITE_ONCE(*pde, 0);
+		*flush = true;
+	}
+	if (!(*pde & TDP_P)) {
+		u64 *page = tdp_spare_take(sp);
+
+		if (!page)
+			return -EAGAIN;
+		WRITE_ONCE(*pde, virt_to_phys(page) | TDP_TABLE_FLAGS);
+	}
+	table = tdp_table_of(*pde);
+	tdp_set_leaf(&table[tdp_index(f->gfn, 1)], (f->pfn << PAGE_SHIFT) | flags, flush);
 	return 0;
 }
 
-static void tdp_flush_vcpus(struct kvmf_vm *vm);
+/*
+ * Resolves a fault from the leaf already there, if it can: another vCPU
+ * mapped the frame first, or a write to a read-only leaf of a page the
+ * host lets be written (first write since dirty logging protected it).
+ */
+static bool tdp_fault_fast(struct kvmf_tdp *tdp, const struct kvmf_memslot *slot, u64 gfn,
+			   bool write)
+{
+	bool done = false;
+	int level;
+	u64 *entry;
+
+	raw_spin_lock(&tdp->lock);
+	entry = tdp_lookup(tdp, gfn, &level);
+	if (entry && (*entry & TDP_P)) {
+		if (!write || (*entry & TDP_RW)) {
+			done = true;
+		} else if ((*entry & TDP_HOST_W) && !(level == 2 && slot->dirty_bitmap)) {
+			/* Logged before writable: collectors may clear the bit only then. */
+			kvmf_memslot_mark_dirty(slot, gfn);
+			set_bit(TDP_RW_BIT, (unsigned long *)entry);
+			done = true;
+		}
+	}
+	raw_spin_unlock(&tdp->lock);
+	return done;
+}
+
+/*
+ * Whether the fault at @gfn may map the whole 2 MiB frame around it: the
+ * host maps it with one huge page at least that big, the slot does not log
+ * dirty pages, the guest and host 2 MiB frames line up, and the frame lies
+ * wholly inside the slot.
+ */
+static bool tdp_huge_ok(const struct kvmf_memslot *slot, u64 gfn, const struct kvmf_host_page *hp)
+{
+	u64 first = gfn & ~(TDP_HUGE_PAGES - 1);
+
+	if (hp->map_shift < PMD_SHIFT || slot->dirty_bitmap)
+		return false;
+	/* A writable 4 KiB lookup inside a read-only huge mapping: it is changing. */
+	if (hp->writable && !hp->map_writable)
+		return false;
+	if ((slot->userspace_addr - (slot->base_gfn << PAGE_SHIFT)) & (SZ_2M - 1))
+		return false;
+	return slot->npages >= TDP_HUGE_PAGES && first >= slot->base_gfn &&
+	       first - slot->base_gfn <= slot->npages - TDP_HUGE_PAGES;
+}
+
+/* Errors of the host page lookup, as KVM_RUN reports them. */
+static int tdp_host_error(int r)
+{
+	/* A fatal signal: the thread is dying, KVM_RUN returns -EINTR. */
+	if (r == -EINTR)
+		return r;
+	/* Anything else (no mapping, no access, no memory, poison): -EFAULT, like KVM. */
+	return -EFAULT;
+}
 
 int kvmf_tdp_fault(struct kvmf_vm *vm, u64 gpa, bool write)
 {
 	struct kvmf_tdp *tdp = &vm->arch.tdp;
-	u64 *spare[TDP_LEVELS - 1] = {};
+	struct tdp_fault f = { .gfn = gpa >> PAGE_SHIFT };
 	const struct kvmf_memslot *slot;
-	u64 gfn = gpa >> PAGE_SHIFT;
-	bool slot_writable, writable;
-	struct page *page;
-	u64 *leaf, new, old = 0;
-	int idx, r, i;
+	struct tdp_spares sp = {};
+	struct kvmf_host_page hp;
+	bool slot_writable, flush = false;
+	unsigned long hva, seq;
+	int idx, r;
 
 	idx = srcu_read_lock(&vm->mem.srcu);
-	slot = kvmf_memslot_find_gfn(kvmf_memslots_get(&vm->mem), gfn);
+	slot = kvmf_memslot_find_gfn(kvmf_memslots_get(&vm->mem), f.gfn);
 	slot_writable = slot && !(slot->flags & KVM_MEM_READONLY);
 	if (!slot || (write && !slot_writable)) {
 		r = KVMF_TDP_MMIO;
 		goto out_unlock_srcu;
 	}
 
-	r = tdp_get_host_page(kvmf_memslot_gfn_to_hva(slot, gfn), write, slot_writable,
-			      &page, &writable);
-	if (r)
+	if (tdp_fault_fast(tdp, slot, f.gfn, write)) {
+		r = KVMF_TDP_MAPPED;
 		goto out_unlock_srcu;
+	}
 
-	new = page_to_phys(page) | TDP_P | TDP_US | (writable ? TDP_RW : 0);
+	/* Read before the host page tables are: see kvmf_mem_invalidate_retry(). */
+	hva = kvmf_memslot_gfn_to_hva(slot, f.gfn);
+	seq = kvmf_mem_invalidate_seq(&vm->mem);
+	r = kvmf_host_page_get(vm->mm, hva, write, slot_writable, &hp);
+	if (r) {
+		r = tdp_host_error(r);
+		goto out_unlock_srcu;
+	}
+	f.pfn = page_to_pfn(hp.page);
+	f.huge = tdp_huge_ok(slot, f.gfn, &hp);
+	f.host_writable = hp.writable;
 
-	/*
-	 * Table pages are allocated outside the lock, and only when the walk
-	 * finds a level missing: once the tables exist, a fault allocates none.
-	 */
 	for (;;) {
-		spin_lock(&tdp->lock);
-		leaf = tdp_leaf_entry(tdp, gpa, spare, ARRAY_SIZE(spare));
-		if (leaf)
+		raw_spin_lock(&tdp->lock);
+		if (kvmf_mem_invalidate_retry(&vm->mem, hva, seq)) {
+			raw_spin_unlock(&tdp->lock);
+			/* After the notifier's release nothing may be mapped again. */
+			r = READ_ONCE(vm->mem.inval.released) ? -EFAULT : KVMF_TDP_RETRY;
 			break;
-		spin_unlock(&tdp->lock);
-		r = tdp_topup_spare(spare, ARRAY_SIZE(spare));
-		if (r) {
-			put_page(page);
-			goto out_unlock_srcu;
 		}
+		/*
+		 * A logging slot maps a page writable only if its dirty bit
+		 * is set: set it for a write, or find it set (a page not
+		 * collected since).  Under the lock, like the collectors.
+		 */
+		f.writable = hp.writable &&
+			     (!slot->dirty_bitmap || write ||
+			      test_bit(f.gfn - slot->base_gfn, slot->dirty_bitmap));
+		if (f.writable && write)
+			kvmf_memslot_mark_dirty(slot, f.gfn);
+		r = tdp_map(tdp, &f, &sp, &flush);
+		raw_spin_unlock(&tdp->lock);
+		if (r != -EAGAIN) {
+			r = KVMF_TDP_MAPPED;
+			break;
+		}
+		r = tdp_spares_topup(&sp);
+		if (r)
+			break;
 	}
-	if ((*leaf & TDP_P) && ((*leaf & TDP_RW) || !writable)) {
-		/* Another vCPU mapped it first, at least as permissively. */
-		put_page(page);
-	} else {
-		/* Empty, or read-only and now writable (perhaps another page after COW). */
-		old = *leaf;
-		WRITE_ONCE(*leaf, new);
-	}
-	spin_unlock(&tdp->lock);
-	r = KVMF_TDP_MAPPED;
 
-	/* A vCPU may still read the old page through its TLB until flushed. */
-	if (old & TDP_P) {
+	if (flush)
 		tdp_flush_vcpus(vm);
-		tdp_release_leaf(old);
-	}
-
+	kvmf_host_page_put(&hp);
 out_unlock_srcu:
 	srcu_read_unlock(&vm->mem.srcu, idx);
-	for (i = 0; i < ARRAY_SIZE(spare); i++)
-		if (spare[i])
-			free_page((unsigned long)spare[i]);
+	tdp_spares_free(&sp);
 	return r;
 }
 
-/*
- * Makes every vCPU of @vm drop its cached translations before its next guest
- * instruction.  A vCPU in guest mode is sent an IPI, which forces a #VMEXIT,
- * and this waits until it has been taken; every vCPU then flushes on entry
- * because the generation moved.  Pages unmapped before this call may be
- * released after it returns.
- */
-static void tdp_flush_vcpus(struct kvmf_vm *vm)
-{
-	atomic64_inc(&vm->arch.tdp.flush_generation);
-	smp_mb__after_atomic();
-	kvmf_x86_kick_vcpus(vm);
-}
-
-/* Pages unmapped but not yet released: released only after a flush. */
-struct tdp_release_batch {
-	struct page **pages;
-	unsigned int count, capacity;
+/* What a range walk does to each present leaf. */
+enum tdp_walk_op {
+	TDP_WALK_UNMAP,		/* remove it */
+	TDP_WALK_AGE_TEST,	/* note whether it was accessed */
+	TDP_WALK_AGE_CLEAR,	/* the same, and clear the accessed bit */
+	TDP_WALK_LOG_PROTECT,	/* dirty logging starts: 4 KiB read-only leaves only */
+	TDP_WALK_LOG_SPLIT,	/* dirty logging starts, all pages dirty: 4 KiB leaves only */
 };
 
-static void tdp_release_batch(struct kvmf_vm *vm, struct tdp_release_batch *b)
-{
-	unsigned int i;
+struct tdp_walk {
+	enum tdp_walk_op op;
+	bool changed;		/* a leaf was removed or lost write access: flush */
+	bool young;		/* a leaf had its accessed bit set */
+};
 
-	if (!b->count)
-		return;
-	tdp_flush_vcpus(vm);
-	for (i = 0; i < b->count; i++)
-		put_page(b->pages[i]);
-	b->count = 0;
+static void tdp_walk_leaf(struct tdp_walk *w, u64 *entry, int level)
+{
+	switch (w->op) {
+	case TDP_WALK_UNMAP:
+		WRITE_ONCE(*entry, 0);
+		w->changed = true;
+		break;
+	case TDP_WALK_AGE_TEST:
+		if (*entry & TDP_A)
+			w->young = true;
+		break;
+	case TDP_WALK_AGE_CLEAR:
+		if (test_and_clear_bit(TDP_A_BIT, (unsigned long *)entry))
+			w->young = true;
+		break;
+	case TDP_WALK_LOG_PROTECT:
+	case TDP_WALK_LOG_SPLIT:
+		if (level == 2) {
+			WRITE_ONCE(*entry, 0);
+			w->changed = true;
+		} else if (w->op == TDP_WALK_LOG_PROTECT && (*entry & TDP_RW)) {
+			clear_bit(TDP_RW_BIT, (unsigned long *)entry);
+			w->changed = true;
+		}
+		break;
+	}
 }
 
 /*
- * Clears the leaves of [gfn, gfn + npages) that exist, a batch at a time;
- * tables stay.  A batch's pages are released only once no vCPU can still
- * reach them through its TLB.
+ * Applies @w to every present leaf mapping a frame of [gfn, end); a 2 MiB
+ * leaf that only partly overlaps counts as a whole.  Missing tables are
+ * skipped at the level they are missing.  Every TDP_WALK_BATCH entries the
+ * lock is let go for a moment, and with @may_block the CPU too.  A leaf a
+ * fault installs meanwhile is harmless to every caller: invalidations mark
+ * their range in progress first (no fault maps there), a deleted or moved
+ * slot's old range has no slot any more, and a leaf made writable in a
+ * logging slot has its dirty bit set.
  */
-static void tdp_unmap_range(struct kvmf_vm *vm, u64 gfn, u64 npages)
+static void tdp_walk_range(struct kvmf_tdp *tdp, u64 gfn, u64 end, struct tdp_walk *w,
+			   bool may_block)
 {
-	struct kvmf_tdp *tdp = &vm->arch.tdp;
-	struct page *stack_pages[16];
-	struct tdp_release_batch b = {
-		.pages = (struct page **)__get_free_page(GFP_KERNEL),
-		.capacity = PAGE_SIZE / sizeof(struct page *),
-	};
-	u64 end = gfn + npages;
+	unsigned int work = 0;
 
-	if (!b.pages) {
-		b.pages = stack_pages;
-		b.capacity = ARRAY_SIZE(stack_pages);
-	}
-
+	raw_spin_lock(&tdp->lock);
 	while (gfn < end) {
-		spin_lock(&tdp->lock);
-		while (gfn < end && b.count < b.capacity) {
-			u64 *table = tdp->root, *entry;
-			int level;
+		u64 *table = tdp->root, *entry = NULL, next;
+		int level;
 
-			for (level = TDP_LEVELS; level > 1; level--) {
-				entry = &table[tdp_index(gfn << PAGE_SHIFT, level)];
-				if (!(*entry & TDP_P))
-					break;
-				table = tdp_table_of(*entry);
-			}
-			if (level > 1) {
-				/* No table at @level: skip all it would cover. */
-				gfn = (gfn | ((1ull << (9 * (level - 1))) - 1)) + 1;
-				continue;
-			}
-			entry = &table[tdp_index(gfn << PAGE_SHIFT, 1)];
-			if (*entry & TDP_P) {
-				struct page *page = pfn_to_page((*entry & TDP_PFN_MASK) >> PAGE_SHIFT);
-
-				if (*entry & TDP_RW)
-					SetPageDirty(page);
-				b.pages[b.count++] = page;
-				WRITE_ONCE(*entry, 0);
-			}
-			gfn++;
+		for (level = TDP_LEVELS; level > 1; level--) {
+			entry = &table[tdp_index(gfn, level)];
+			if (!(*entry & TDP_P) || (level == 2 && (*entry & TDP_PS)))
+				break;
+			table = tdp_table_of(*entry);
 		}
-		spin_unlock(&tdp->lock);
-		tdp_release_batch(vm, &b);
-		cond_resched();
+		if (level > 1) {
+			/* Nothing mapped below @entry, or it is a 2 MiB leaf. */
+			if (*entry & TDP_P)
+				tdp_walk_leaf(w, entry, level);
+			gfn = tdp_next_entry_gfn(gfn, level);
+			work++;
+		} else {
+			next = min(end, tdp_next_entry_gfn(gfn, 2));
+			for (; gfn < next; gfn++) {
+				entry = &table[tdp_index(gfn, 1)];
+				if (*entry & TDP_P)
+					tdp_walk_leaf(w, entry, 1);
+				work++;
+			}
+		}
+		if (work >= TDP_WALK_BATCH && gfn < end) {
+			work = 0;
+			raw_spin_unlock(&tdp->lock);
+			if (may_block)
+				cond_resched();
+			else
+				cpu_relax();
+			raw_spin_lock(&tdp->lock);
+		}
 	}
-
-	if (b.pages != stack_pages)
-		free_page((unsigned long)b.pages);
+	raw_spin_unlock(&tdp->lock);
 }
 
-void kvmf_tdp_unmap_slot(struct kvmf_vm *vm, const struct kvmf_memslot *slot)
+/*
+ * Removes every leaf of [gfn, gfn + npages), then flushes: the pages they
+ * mapped are unreachable when this returns.  Tables stay.  Never sleeps
+ * unless @may_block.
+ */
+void kvmf_tdp_unmap_range(struct kvmf_vm *vm, u64 gfn, u64 npages, bool may_block)
 {
-	tdp_unmap_range(vm, slot->base_gfn, slot->npages);
+	struct tdp_walk w = { .op = TDP_WALK_UNMAP };
+
+	tdp_walk_range(&vm->arch.tdp, gfn, gfn + npages, &w, may_block);
+	if (w.changed)
+		tdp_flush_vcpus(vm);
+}
+
+/*
+ * Page aging.  Called from the host's rmap walks with a page-table lock
+ * held, so it must not sleep, and it does not wait for IPIs either: for
+ * KVMF_AGE_CLEAR_FLUSH it only moves the flush generation, so that each
+ * vCPU drops its TLB at its next entry.  A vCPU running meanwhile leaves
+ * the guest at the latest at the host's next timer tick, and until then
+ * only the accessed bits are stale, which aging tolerates; no page is
+ * freed on the strength of this.
+ */
+bool kvmf_tdp_age_range(struct kvmf_vm *vm, u64 gfn, u64 npages, enum kvmf_age_op op)
+{
+	struct tdp_walk w = { .op = op == KVMF_AGE_TEST ? TDP_WALK_AGE_TEST : TDP_WALK_AGE_CLEAR };
+
+	tdp_walk_range(&vm->arch.tdp, gfn, gfn + npages, &w, false);
+	if (w.young && op == KVMF_AGE_CLEAR_FLUSH)
+		atomic64_inc(&vm->arch.tdp.flush_generation);
+	return w.young;
+}
+
+/*
+ * Dirty logging collects @gfn + i for each bit i of @mask: their leaves lose
+ * write access.  Returns whether any did; the caller flushes.
+ */
+bool kvmf_tdp_write_protect(struct kvmf_vm *vm, u64 gfn, u64 mask)
+{
+	struct kvmf_tdp *tdp = &vm->arch.tdp;
+	unsigned long bits = mask;
+	bool changed = false;
+	unsigned int i;
+
+	raw_spin_lock(&tdp->lock);
+	for_each_set_bit(i, &bits, BITS_PER_LONG) {
+		int level;
+		u64 *entry = tdp_lookup(tdp, gfn + i, &level);
+
+		if (!entry || !(*entry & TDP_P))
+			continue;
+		if (level == 2) {
+			/* Not expected in a logging slot; a 4 KiB leaf will replace it. */
+			WRITE_ONCE(*entry, 0);
+			changed = true;
+		} else if (*entry & TDP_RW) {
+			clear_bit(TDP_RW_BIT, (unsigned long *)entry);
+			changed = true;
+		}
+	}
+	raw_spin_unlock(&tdp->lock);
+	return changed;
+}
+
+/*
+ * A slot of [gfn, gfn + npages) started logging dirty pages: 2 MiB leaves
+ * go (faults map 4 KiB from now on) and, with @protect, 4 KiB leaves lose
+ * write access.  Always flushes, so that no TLB keeps a mapping of the
+ * slot from before, not even one a fault replaced meanwhile.
+ */
+void kvmf_tdp_log_dirty_enable(struct kvmf_vm *vm, u64 gfn, u64 npages, bool protect)
+{
+	struct tdp_walk w = { .op = protect ? TDP_WALK_LOG_PROTECT : TDP_WALK_LOG_SPLIT };
+
+	tdp_walk_range(&vm->arch.tdp, gfn, gfn + npages, &w, true);
+	tdp_flush_vcpus(vm);
 }

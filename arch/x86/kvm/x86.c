@@ -80,7 +80,10 @@ static long kvmf_x86_check_extension(struct kvmf_vm *vm, long cap)
 	switch (cap) {
 	case KVM_CAP_READONLY_MEM:	/* writes to read-only slots exit as MMIO */
 	case KVM_CAP_MP_STATE:
+	case KVM_CAP_DISABLE_QUIRKS:
 		return 1;
+	case KVM_CAP_DISABLE_QUIRKS2:
+		return kvmf_x86_disableable_quirks();
 	case KVM_CAP_XSAVE:
 	case KVM_CAP_XCRS:
 		return boot_cpu_has(X86_FEATURE_XSAVE);
@@ -122,23 +125,46 @@ static void kvmf_x86_vm_destroy(struct kvmf_vm *vm)
 	kvmf_tdp_destroy(vm);
 }
 
-static void kvmf_x86_memslot_unmap(struct kvmf_vm *vm, const struct kvmf_memslot *old)
-{
-	kvmf_tdp_unmap_slot(vm, old);
-}
-
 static void kvmf_x86_kick_nop(void *unused)
 {
 }
 
+/*
+ * Forces every vCPU of @vm that is in guest mode out of it, and returns once
+ * each has left: the IPI causes a #VMEXIT (physical INTR intercept), and
+ * the empty function runs on the target only after that, when the exit
+ * path sets GIF and enables interrupts.  A vCPU between publishing
+ * guest_cpu and VMRUN has GIF clear, so the IPI waits and makes VMRUN exit
+ * at once; one that has not published yet reads the TLB flush generation
+ * after publishing (svm_vcpu_run_once()).
+ *
+ * Callers: vCPU faults, ioctls and MMU-notifier invalidations, blocking or
+ * not.  Why waiting for the IPIs cannot deadlock, even from a notifier in
+ * non-blocking mode (the OOM reaper):
+ *  - smp_call_function_single() with wait spins (csd_lock_wait()), it never
+ *    sleeps; non-blocking notifiers forbid sleeping, not spinning.  It needs
+ *    task context with interrupts enabled, which every caller has (notifier
+ *    invalidations run in task context even in non-blocking mode).
+ *  - The wait ends when the target CPU takes the IPI, i.e. as soon as it
+ *    runs with interrupts (and GIF) enabled.  A deadlock needs the target
+ *    to spin with interrupts off waiting for something the kicker holds.
+ *    kvmfork never takes a lock with interrupts disabled, and kicks only
+ *    after dropping its own spinlocks; the kernel locks a notifier's caller
+ *    may hold (mmap lock, i_mmap_rwsem, anon_vma lock, page locks) are
+ *    sleeping locks, never waited for with interrupts off.
+ *  - Two CPUs kicking each other both wait with interrupts enabled and
+ *    serve each other's IPI; a target that is the calling CPU itself runs
+ *    the function directly.
+ * So the cost is one guest exit per running vCPU, and no wait on anything
+ * but those exits.
+ */
 void kvmf_x86_kick_vcpus(struct kvmf_vm *vm)
 {
-	unsigned int i, n = READ_ONCE(vm->nr_vcpus);
+	unsigned int i, n = kvmf_vm_nr_vcpus(vm);
 
 	for (i = 0; i < n; i++) {
 		int cpu = READ_ONCE(vm->vcpus[i]->arch.guest_cpu);
 
-		/* The IPI forces a #VMEXIT; waiting means the guest has left. */
 		if (cpu >= 0)
 			smp_call_function_single(cpu, kvmf_x86_kick_nop, NULL, 1);
 	}
@@ -331,6 +357,7 @@ const struct kvmf_arch_ops kvmf_arch_ops = {
 	.name			= "x86",
 	.dev_ioctls		= &kvmf_x86_dev_ioctls,
 	.vcpu_ioctls		= &kvmf_x86_vcpu_ioctls,
+	.vm_enable_cap		= kvmf_x86_vm_enable_cap,
 	.hardware_setup		= kvmf_x86_hardware_setup,
 	.hardware_unsetup	= kvmf_x86_hardware_unsetup,
 	.cpu_enable		= kvmf_x86_cpu_enable,
@@ -338,7 +365,11 @@ const struct kvmf_arch_ops kvmf_arch_ops = {
 	.check_extension	= kvmf_x86_check_extension,
 	.vm_init		= kvmf_x86_vm_init,
 	.vm_destroy		= kvmf_x86_vm_destroy,
-	.memslot_unmap		= kvmf_x86_memslot_unmap,
+	.mmu_unmap_range	= kvmf_tdp_unmap_range,
+	.mmu_age_range		= kvmf_tdp_age_range,
+	.mmu_log_dirty_enable	= kvmf_tdp_log_dirty_enable,
+	.mmu_write_protect	= kvmf_tdp_write_protect,
+	.mmu_flush		= kvmf_tdp_flush,
 	.vcpu_create		= kvmf_x86_vcpu_create,
 	.vcpu_destroy		= kvmf_x86_vcpu_destroy,
 	.vcpu_run		= kvmf_x86_vcpu_run,

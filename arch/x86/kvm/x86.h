@@ -113,6 +113,12 @@ long kvmf_vcpu_set_xcrs(void *obj, void *data, unsigned long arg);
 long kvmf_vcpu_get_mp_state(void *obj, void *data, unsigned long arg);
 long kvmf_vcpu_set_mp_state(void *obj, void *data, unsigned long arg);
 
+/* arch/x86/kvm/hypercall.c */
+u64 kvmf_x86_disableable_quirks(void);
+int kvmf_x86_vm_enable_cap(struct kvmf_vm *vm, const struct kvm_enable_cap *cap);
+bool kvmf_x86_fix_hypercall(struct kvmf_vcpu *vcpu, const struct kvmf_x86_cpu_mode *m,
+			    const u8 foreign[3], const u8 native[3]);
+
 /* arch/x86/kvm/ioctls.c */
 extern const struct kvmf_ioctl_table kvmf_x86_dev_ioctls;
 extern const struct kvmf_ioctl_table kvmf_x86_vcpu_ioctls;

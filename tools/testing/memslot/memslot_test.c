@@ -733,6 +733,72 @@ static void test_random_vs_model(void)
 
 /* ---- runner ------------------------------------------------------------ */
 
+/* Host byte ranges to slot frames, as the MMU notifier needs them. */
+static void test_hva_range(void)
+{
+	/* Frames 100..109 backed by host pages 1000..1009. */
+	const struct kvmf_memslot slot = {
+		.id = 1, .base_gfn = 100, .npages = 10, .userspace_addr = H(1000),
+	};
+	static const struct {
+		u64 start, end;		/* host bytes, end exclusive */
+		bool hit;
+		u64 gfn, npages;
+	} cases[] = {
+		{ H(1000), H(1010), true, 100, 10 },		/* exactly the slot */
+		{ 0, ~0ULL, true, 100, 10 },			/* everything */
+		{ H(990), H(1000), false, 0, 0 },		/* just below */
+		{ H(1010), H(1020), false, 0, 0 },		/* just above */
+		{ H(1009), H(1010), true, 109, 1 },		/* the last page */
+		{ H(1003) + 5, H(1003) + 6, true, 103, 1 },	/* one byte */
+		{ H(1003) + 5, H(1005) + 1, true, 103, 3 },	/* unaligned both ends */
+		{ H(995), H(1001), true, 100, 1 },		/* overlapping the start */
+		{ H(1009) + 4095, H(2000), true, 109, 1 },	/* the last byte on */
+		{ H(1004), H(1004), false, 0, 0 },		/* empty */
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		u64 gfn = 0, npages = 0;
+		bool hit = kvmf_memslot_hva_range(&slot, cases[i].start, cases[i].end, &gfn,
+						  &npages);
+
+		EXPECT(hit == cases[i].hit, "case %u: hit %d", i, hit);
+		if (hit && cases[i].hit)
+			EXPECT(gfn == cases[i].gfn && npages == cases[i].npages,
+			       "case %u: [%llu, +%llu)", i, (unsigned long long)gfn,
+			       (unsigned long long)npages);
+	}
+}
+
+/* KVM_CLEAR_DIRTY_LOG ranges, for a slot of 253 pages (a partial last word). */
+static void test_clear_range(void)
+{
+	static const struct {
+		u64 first;
+		u32 num;
+		int err;
+	} cases[] = {
+		{ 0, 64, 0 }, { 0, 0, 0 }, { 192, 61, 0 }, { 0, 253, 0 }, { 128, 125, 0 },
+		{ 0, 63, -EINVAL },		/* partial word, not at the end */
+		{ 192, 60, -EINVAL },
+		{ 192, 64, -EINVAL },		/* past the end */
+		{ 0, 256, -EINVAL },
+		{ 256, 0, -EINVAL },		/* starts past the end */
+		{ 253, 0, -EINVAL },
+		{ ~0ULL - 63, 128, -EINVAL },	/* would wrap */
+		{ 0, 0xffffffc0, -EINVAL },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		int err = kvmf_memslot_check_clear_range(253, cases[i].first, cases[i].num);
+
+		EXPECT(err == cases[i].err, "first %llu num %u: %d, expected %d",
+		       (unsigned long long)cases[i].first, cases[i].num, err, cases[i].err);
+	}
+}
+
 struct fn_case {
 	const char *name;
 	void (*fn)(void);
@@ -741,6 +807,8 @@ struct fn_case {
 static const struct fn_case fn_cases[] = {
 	{ "many_slots_random", test_many_slots },
 	{ "random_requests_vs_model", test_random_vs_model },
+	{ "hva_range", test_hva_range },
+	{ "clear_dirty_log_range", test_clear_range },
 };
 
 static void report(unsigned int n, const char *name, unsigned int *passed,

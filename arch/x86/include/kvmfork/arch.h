@@ -24,11 +24,14 @@ enum kvmf_x86_reg {
  * The two-dimensional (nested/extended) page table that maps guest physical
  * to host physical memory.
  *
- * Locking: @lock protects every entry of the table; faults of all vCPUs and
- * unmapping take it.  Table pages are only freed when the VM is destroyed.
+ * Locking: @lock protects every entry of the table; faults of all vCPUs,
+ * unmapping, write protection and aging take it.  It is a raw spinlock
+ * because MMU notifiers unmap under it in non-blocking mode (the OOM
+ * reaper), where a PREEMPT_RT spinlock_t could sleep.  Table pages are only
+ * freed when the VM is destroyed.
  */
 struct kvmf_tdp {
-	spinlock_t lock;
+	raw_spinlock_t lock;
 	u64 *root;
 	/* Bumped whenever mappings are removed: vCPUs must flush their TLB. */
 	atomic64_t flush_generation;
@@ -38,6 +41,8 @@ struct kvmf_arch_vm {
 	struct kvmf_tdp tdp;
 	/* Added to the host TSC for every vCPU at creation: guests start at 0. */
 	s64 tsc_offset;
+	/* KVM_X86_QUIRK_* that userspace disabled (KVM_CAP_DISABLE_QUIRKS2). */
+	u64 disabled_quirks;
 	/* The vendor backend's per-VM state. */
 	void *vendor;
 };

@@ -174,6 +174,7 @@ static void svm_vm_destroy(struct kvmf_vm *vm)
 
 /* Intercepts every guest has: what kvmfork must see or must not let run. */
 static const enum svm_intercept svm_base_intercepts[] = {
+	SVM_I_UD,
 	SVM_I_INTR, SVM_I_NMI, SVM_I_SMI, SVM_I_CPUID, SVM_I_RSM, SVM_I_INVD,
 	SVM_I_HLT, SVM_I_INVLPGA, SVM_I_IOIO_PROT, SVM_I_MSR_PROT, SVM_I_TASK_SWITCH,
 	SVM_I_SHUTDOWN, SVM_I_VMRUN, SVM_I_VMMCALL, SVM_I_VMLOAD, SVM_I_VMSAVE,

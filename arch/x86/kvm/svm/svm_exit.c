@@ -225,6 +225,23 @@ static int svm_exit_invd(struct kvmf_vcpu *vcpu)
 	return svm_skip_insn(vcpu);
 }
 
+/*
+ * #UD in the guest: a guest written for Intel makes KVM's hypercall with
+ * VMCALL; with the quirk on, it becomes VMMCALL and runs again.  Anything
+ * else gets its #UD.
+ */
+static int svm_exit_ud_exception(struct kvmf_vcpu *vcpu)
+{
+	static const u8 vmcall[3] = { 0x0f, 0x01, 0xc1 }, vmmcall[3] = { 0x0f, 0x01, 0xd9 };
+	struct kvmf_x86_cpu_mode m;
+
+	svm_get_cpu_mode(vcpu, &m);
+	if (kvmf_x86_fix_hypercall(vcpu, &m, vmcall, vmmcall))
+		return KVMF_EXIT_RESUME;
+	svm_queue_exception(vcpu, X86_TRAP_UD, false, 0, 0);
+	return KVMF_EXIT_RESUME;
+}
+
 /* SVM instructions (no nested SVM yet) and MONITOR/MWAIT (not offered): #UD. */
 static int svm_exit_ud(struct kvmf_vcpu *vcpu)
 {
@@ -249,9 +266,14 @@ static int svm_exit_npf(struct kvmf_vcpu *vcpu)
 	int r;
 
 	r = kvmf_tdp_fault(vcpu->vm, c->exit_info_2, c->exit_info_1 & SVM_NPF_WRITE);
-	if (r < 0)
+	if (r < 0) {
+		/* A fatal signal while the host page was faulted in. */
+		if (r == -EINTR)
+			vcpu->run->exit_reason = KVM_EXIT_INTR;
 		return r;
-	if (r == KVMF_TDP_MAPPED)
+	}
+	/* On a retry the guest faults again, unless a signal is pending first. */
+	if (r == KVMF_TDP_MAPPED || r == KVMF_TDP_RETRY)
 		return KVMF_EXIT_RESUME;
 
 	/* No memory there, or a write to read-only memory: emulate the access. */
@@ -270,6 +292,7 @@ static int svm_exit_invalid_state(struct kvmf_vcpu *vcpu)
 }
 
 static const svm_exit_handler svm_exit_handlers[SVM_EXIT_TABLE_SIZE] = {
+	[SVM_EXIT_UD]		= svm_exit_ud_exception,
 	[SVM_EXIT_INTR]		= svm_exit_host_event,
 	[SVM_EXIT_NMI]		= svm_exit_host_event,
 	[SVM_EXIT_SMI]		= svm_exit_host_event,

@@ -30,6 +30,7 @@ enum svm_intercept_word {
  */
 #define SVM_I(word, bit)	((SVM_IWORD_##word) * 32 + (bit))
 enum svm_intercept {
+	SVM_I_UD		= SVM_I(EXCEPTION, 6),
 	SVM_I_INTR		= SVM_I(MISC1, 0),
 	SVM_I_NMI		= SVM_I(MISC1, 1),
 	SVM_I_SMI		= SVM_I(MISC1, 2),
@@ -62,6 +63,7 @@ enum svm_intercept {
 /* APM: "#VMEXIT" exit codes (the ones kvmfork names). */
 enum svm_exit_code {
 	SVM_EXIT_EXCP_BASE	= 0x040,
+	SVM_EXIT_UD		= 0x046,
 	SVM_EXIT_INTR		= 0x060,
 	SVM_EXIT_NMI		= 0x061,
 	SVM_EXIT_SMI		= 0x062,

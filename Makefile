@@ -8,6 +8,10 @@
 #   make demo       install deps, build, show kvmfork working in the test VM
 #   make deps       install the Debian packages the above need (root)
 #   make bench      exit costs, kvmfork against stock kvm_amd, in one VM boot
+#   make debug-kernel   build (once; then cached) the debug kernel: KUnit,
+#                   KASAN, lockdep, kmemleak (tools/testing/debug-kernel)
+#   make debug-modules  kvmfork.ko and kvmfork-test.ko (KUnit) for it, in
+#                   build/debug/
 #
 # KDIR defaults to the headers of the newest Debian kernel installed in
 # /boot, the one the test VM boots.
@@ -21,7 +25,15 @@ SELFTESTS := tools/testing/selftests/kvm
 VM := tools/testing/vm/kvmf-vm
 BUILD_LOG := .build.log
 
+# The debug kernel's cache and configured tree (see
+# Documentation/debug-kernel.rst), and where kvmfork is built for it.
+KVMF_CACHE ?= /var/cache/kvmfork
+DEBUG_KDIR ?= $(KVMF_CACHE)/debug-kernel/build
+DEBUG_OUT := build/debug
+DEBUG_LOG := $(DEBUG_OUT)/.build.log
+
 .PHONY: all modules check deps selftests test demo bench clean kdir
+.PHONY: debug-kernel debug-modules
 
 all: modules
 
@@ -61,8 +73,27 @@ bench: deps
 	@$(MAKE) -C tools/testing/bench
 	@$(VM) --no-module -- tools/testing/bench/run-bench.sh
 
+# Builds only when its inputs changed: the script says so and keeps the
+# result in $(KVMF_CACHE)/debug-kernel, outside the work tree.
+debug-kernel: deps
+	@KVMF_CACHE=$(KVMF_CACHE) tools/testing/debug-kernel/build.sh >/dev/null
+
+# kbuild writes objects next to the sources, so the debug variant is built
+# from a copy of them (sources and Kbuild files only) in $(DEBUG_OUT): the
+# normal kvmfork.ko stays as it is.  W=1, and any warning fails, as above.
+debug-modules: debug-kernel
+	@mkdir -p $(DEBUG_OUT)
+	@rsync -a --delete --prune-empty-dirs \
+		--exclude=/.git/ --exclude=/build/ --exclude=/tools/ \
+		--exclude=/Documentation/ --exclude=/scripts/ \
+		--include='*/' --include=Kbuild --include='Kbuild.*' \
+		--include='*.[chS]' --exclude='*' ./ $(DEBUG_OUT)/
+	@set -o pipefail; $(MAKE) -C $(DEBUG_KDIR) M=$(CURDIR)/$(DEBUG_OUT) W=1 modules 2>&1 | tee $(DEBUG_LOG)
+	@! grep -E 'warning:' $(DEBUG_LOG) || { echo "kvmfork: the debug build has warnings" >&2; exit 1; }
+
 clean:
 	-@test -d "$(KDIR)" && $(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf $(DEBUG_OUT)
 	$(MAKE) -C $(SELFTESTS) clean
 	$(MAKE) -C tools/vmm clean
 	$(MAKE) -C tools/testing/bench clean

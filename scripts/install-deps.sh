@@ -12,6 +12,11 @@ packages=(
 	sparse				# make check
 	qemu-system-x86			# the test VM (TCG: no host KVM used)
 	busybox-static cpio kmod	# the test VM's initramfs
+	# The debug kernel (tools/testing/debug-kernel/build.sh): its source
+	# and what building it takes; rsync copies kvmfork's sources for the
+	# build against it, binutils' objdump names leaked addresses.
+	linux-source-6.1 xz-utils bc flex bison libelf-dev libssl-dev
+	rsync binutils
 )
 
 missing=()

@@ -16,7 +16,9 @@ load_test=tools/testing/module/load_test.sh
 total_passed=0 total_failed=0 total_skipped=0
 timings=()
 
-# stage NAME COMMAND...: runs one stage and adds its counts to the totals.
+# stage NAME COMMAND...: runs one stage and adds its counts to the totals;
+# returns the command's exit status.  With STAGE_LOG set, the stage's output
+# is also kept in that file.
 stage() {
 	local name=$1 log start status counts p f s
 	shift
@@ -27,6 +29,9 @@ stage() {
 	status=${PIPESTATUS[0]}
 	timings+=("$(printf '%-44s %4ss' "$name" $(($(date +%s) - start)))")
 	counts=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	if [ -n "${STAGE_LOG:-}" ]; then
+		cp "$log" "$STAGE_LOG"
+	fi
 	rm -f "$log"
 	p=$(sed -nE 's/^([0-9]+) passed.*/\1/p' <<<"$counts")
 	f=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$counts")
@@ -39,6 +44,7 @@ stage() {
 	total_passed=$((total_passed + p))
 	total_failed=$((total_failed + f))
 	total_skipped=$((total_skipped + s))
+	return "$status"
 }
 
 # Pure logic built for userspace: no VM needed.
@@ -53,11 +59,20 @@ stage "module refused: no SVM (cpu max,svm=off)" $vm --no-module --cpu max,svm=o
 	$load_test --refused "has no SVM"
 
 # The vendor x implementation matrix: every selftest on AMD and Hygon CPU
-# models, against kvmfork and against Debian's kvm_amd as the reference.
+# models, against kvmfork and against Debian's kvm_amd as the reference;
+# then the table of every program's verdict in the four runs.
+matrix_logs=$(mktemp -d)
 for cpu in max Dhyana; do
-	stage "selftests: kvmfork, cpu $cpu" $vm --cpu "$cpu" -- $selftests
-	stage "selftests: stock kvm_amd, cpu $cpu" $vm --stock --cpu "$cpu" -- $selftests
+	vendor=AMD
+	[ "$cpu" = Dhyana ] && vendor=Hygon
+	STAGE_LOG=$matrix_logs/kvmfork-$vendor.log \
+		stage "selftests: kvmfork, cpu $cpu" $vm --cpu "$cpu" -- $selftests
+	STAGE_LOG=$matrix_logs/stock-$vendor.log \
+		stage "selftests: stock kvm_amd, cpu $cpu" $vm --stock --cpu "$cpu" -- $selftests
 done
+stage "selftest matrix: kvmfork vs stock" tools/testing/matrix.sh "$matrix_logs"
+rm -rf "$matrix_logs"
+
 # The demo VMM: three guests, each must print its line.
 stage "demo VMM (tools/vmm/kvmf-run)" $vm -- sh -c \
 	'n=$(tools/vmm/kvmf-run | grep -c "Hello from a .*-bit guest"); echo "# $n of 3 guests printed";
@@ -65,6 +80,29 @@ stage "demo VMM (tools/vmm/kvmf-run)" $vm -- sh -c \
 
 # Several vCPUs on two host CPUs (single-threaded TCG: see FACTS).
 stage "selftests: kvmfork, cpu max, 2 CPUs" $vm --smp 2 --cpu max -- $selftests
+
+# The debug tier (Documentation/debug-kernel.rst): a kernel with KUnit,
+# KASAN, lockdep and kmemleak, built from linux-source-6.1 on the first run
+# and cached outside the tree after that, and kvmfork built for it.  Then
+# the tier's own check (a clean boot; each checker fails a run), kvmfork's
+# KUnit suites, and the selftests against kvmfork with a kmemleak scan at the
+# end.  The vendor x implementation matrix stays on Debian's kernel above.
+# Not yet part of every run (KVMF_DEBUG_TIER=1 turns it on): its time on a
+# fresh machine, kernel build included, is still to be measured against CI's
+# limit.
+if [ "${KVMF_DEBUG_TIER:-0}" != 1 ]; then
+	echo "# debug tier skipped (KVMF_DEBUG_TIER=1 runs it)"
+elif stage "debug kernel (cached) + kvmfork for it" \
+	make -s --no-print-directory debug-modules; then
+	stage "debug kernel: clean boot, checkers fire" \
+		tools/testing/debug-kernel/selftest.sh
+	stage "KUnit suites (debug kernel)" $vm --kernel debug \
+		--module build/debug/kvmfork-test.ko -- tools/testing/debug-kernel/kunit.sh
+	stage "selftests: kvmfork, cpu max, debug+kmemleak" $vm --kernel debug \
+		--kmemleak --timeout 2400 --cpu max -- $selftests
+else
+	echo "# the debug kernel or kvmfork's build for it failed: its stages did not run"
+fi
 
 echo "=== stage timings"
 printf '%s\n' "${timings[@]}"

@@ -7,6 +7,7 @@
 #   make test       install deps, build, check, run every test in the test VM
 #   make demo       install deps, build, show kvmfork working in the test VM
 #   make deps       install the Debian packages the above need (root)
+#   make cross      build kvmfork for s390x and ppc64le (tools/testing/cross)
 #   make bench      exit costs, kvmfork against stock kvm_amd, in one VM boot
 #   make debug-kernel   build (once; then cached) the debug kernel: KUnit,
 #                   KASAN, lockdep, kmemleak (tools/testing/debug-kernel)
@@ -33,7 +34,12 @@ DEBUG_OUT := build/debug
 DEBUG_LOG := $(DEBUG_OUT)/.build.log
 
 .PHONY: all modules check deps selftests test demo bench clean kdir
-.PHONY: debug-kernel debug-modules
+.PHONY: debug-kernel debug-modules cross
+# The s390 and powerpc backends are only ever cross-built here.
+cross: deps
+	@scripts/install-deps.sh cross
+	@tools/testing/cross/build.sh s390 powerpc
+
 
 all: modules
 

@@ -3,6 +3,8 @@
 #
 # Installs, with apt-get, the Debian 12 packages kvmfork's build and tests
 # need.  Idempotent: does nothing when everything is already installed.
+#   install-deps.sh          what make, make test and make demo need
+#   install-deps.sh cross    also the cross compilers of make cross
 set -euo pipefail
 
 packages=(
@@ -18,6 +20,10 @@ packages=(
 	linux-source-6.1 xz-utils bc flex bison libelf-dev libssl-dev
 	rsync binutils
 )
+
+if [ "${1:-}" = cross ]; then
+	packages+=(gcc-s390x-linux-gnu gcc-powerpc64le-linux-gnu)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -79,6 +79,7 @@ static int host_page_lookup(struct mm_struct *mm, unsigned long hva, unsigned in
 static unsigned int host_mapping_shift(struct mm_struct *mm, unsigned long hva,
 				       unsigned long pfn, bool *writable)
 {
+#ifdef CONFIG_X86
 	unsigned int shift = PAGE_SHIFT;
 	unsigned long flags;
 	pgd_t pgd;
@@ -115,6 +116,15 @@ static unsigned int host_mapping_shift(struct mm_struct *mm, unsigned long hva,
 out:
 	local_irq_restore(flags);
 	return shift;
+#else
+	/*
+	 * Only x86 maps guest memory with large pages so far, and the walk
+	 * above uses x86's page-table helpers (pud_large(), pud_pfn()): other
+	 * architectures map 4 KiB pages, which need no walk.
+	 */
+	*writable = false;
+	return PAGE_SHIFT;
+#endif
 }
 
 /*

@@ -19,8 +19,8 @@
 
 #include <kvmfork/arch.h>
 
-/* Pages of a vCPU fd's mmap: kvm_run, then the port I/O data page. */
-#define KVMF_VCPU_MMAP_PAGES	(KVM_PIO_PAGE_OFFSET + 1)
+/* Pages of a vCPU fd's mmap: kvm_run, then the arch's (x86: the port I/O page). */
+#define KVMF_VCPU_MMAP_PAGES	KVMF_ARCH_VCPU_MMAP_PAGES
 
 /* KVM_CAP_MAX_VCPUS and KVM_CAP_MAX_VCPU_ID: x86 KVM's figures in 6.1. */
 #define KVMF_MAX_VCPUS		1024

@@ -11,6 +11,9 @@
 #include <linux/types.h>
 #include <asm/fpu/types.h>
 
+/* Pages of a vCPU fd's mmap: kvm_run, then the port I/O data page. */
+#define KVMF_ARCH_VCPU_MMAP_PAGES	(KVM_PIO_PAGE_OFFSET + 1)
+
 /* General-purpose registers by their architectural number. */
 enum kvmf_x86_reg {
 	KVMF_REG_RAX, KVMF_REG_RCX, KVMF_REG_RDX, KVMF_REG_RBX,

@@ -64,6 +64,7 @@ selftests:
 	$(MAKE) -C tools/vmm
 
 test: deps
+	@scripts/install-deps.sh cross
 	@$(MAKE) --no-print-directory test-run
 
 .PHONY: test-run

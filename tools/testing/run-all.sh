@@ -50,6 +50,9 @@ stage() {
 # Pure logic built for userspace: no VM needed.
 stage "memslot set unit tests (userspace)" make -s -C tools/testing/memslot test
 
+# The s390 and powerpc backends: cross-built (W=1, clean), never run here.
+stage "cross builds: s390x, ppc64le (built, not run)" tools/testing/cross/build.sh s390 powerpc
+
 stage "test VM runner self-test" tools/testing/vm/selftest.sh
 
 stage "module load/unload (cpu max)" $vm --no-module --cpu max -- $load_test

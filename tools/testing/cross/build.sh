@@ -14,7 +14,8 @@
 # and prepared for out-of-tree modules with `make modules_prepare` only, once:
 #
 #   ${KVMF_CACHE:-/var/cache/kvmfork}/cross/ARCH-KEY/
-#       linux/        the configured, prepared tree
+#       linux/        the configured, prepared tree (only what out-of-tree
+#                     modules need is kept: about 130 MB)
 #       exports       every symbol the tree's sources export (see below)
 #       info          source version, compiler, build time
 #       .complete     written last; the directory appears by one rename
@@ -29,10 +30,12 @@
 # kvmfork is then built with W=1.  It passes when the compiler is silent
 # (no "warning:" or "error:" line) and modpost reports nothing but the
 # consequences of having no vmlinux: its note that Module.symvers is
-# missing, and one "undefined!" line per kernel symbol kvmfork uses.  Those
-# symbols cannot be resolved without a full kernel build, so instead each
-# must be exported somewhere in the tree's sources (EXPORT_SYMBOL*()): a
-# use of a symbol no module may use still fails the build.
+# missing, and "undefined!" lines for kernel symbols.  Those cannot be
+# resolved without a full kernel build, so instead every undefined symbol of
+# each module (nm -u) must be exported somewhere in the tree's sources
+# (EXPORT_SYMBOL*()): a use of a symbol no module may use still fails.  A
+# build that fails its checks leaves no objects behind, so that the next
+# run compiles, and warns, again.
 #
 # Ends with "N passed, N failed", one test per architecture, so that
 # tools/testing/run-all.sh can run it as a stage.  Needs the packages
@@ -105,8 +108,8 @@ cache_key()
 	local arch=$1
 	{
 		sha256sum <"$HERE/$arch.config"
-		declare -f prepare_tree kmake verify_config wanted_symbols \
-			cross_compile defconfig_target | sha256sum
+		declare -f prepare_tree prune_tree kmake verify_config \
+			wanted_symbols cross_compile defconfig_target | sha256sum
 		dpkg-query -W -f='${Package} ${Version}\n' "$SOURCE_PKG"
 		"$(cross_compile "$arch")gcc" --version | head -n1
 	} | sha256sum | cut -c1-16
@@ -199,6 +202,11 @@ prepare_tree()
 		"$tree" | sed -E -e 's/^EXPORT_TRACEPOINT_SYMBOL(_GPL)?\([[:space:]]*(.*)/__tracepoint_\2\n__traceiter_\2\n__SCK__tp_func_\2/' \
 		-e 's/.*\([[:space:]]*//' | sort -u >"$tmp/exports"
 
+	# What out-of-tree modules need is the configured tree's Makefiles,
+	# scripts, headers and arch directory: the rest of the sources (1.3 of
+	# its 1.5 GB) goes.
+	prune_tree "$arch" "$tree"
+
 	{
 		echo "arch=$arch"
 		echo "key=$key"
@@ -216,14 +224,29 @@ prepare_tree()
 	msg "$arch: tree ready in $((SECONDS - start))s: $final"
 }
 
-# Trees of older keys are about 1.3 GB each: remove those unused for a week,
+# Keeps the top-level files and scripts/, include/, tools/ and arch/ARCH/.
+prune_tree()
+{
+	local arch=$1 tree=$2 d
+	for d in "$tree"/*/ "$tree"/arch/*/; do
+		d=${d%/}
+		case "${d#"$tree"/}" in
+		scripts | include | tools | arch | "arch/$arch") ;;
+		*) rm -rf "$d" ;;
+		esac
+	done
+}
+
+# Trees of older keys are about 130 MB each: remove those unused for a week,
 # and temporary directories of builds interrupted more than a day ago.
 housekeeping()
 {
 	local arch=$1 keep=$2 dir
 	for dir in "$CACHE/$arch"-*/; do
 		dir=${dir%/}
-		[ -d "$dir" ] && [ "$dir" != "$keep" ] && [ -f "$dir/.complete" ] || continue
+		if [ ! -f "$dir/.complete" ] || [ "$dir" = "$keep" ]; then
+			continue
+		fi
 		if [ -n "$(find "$dir/.complete" -mtime +7)" ]; then
 			msg "removing the unused tree $dir"
 			rm -rf "$dir"
@@ -281,6 +304,16 @@ check_symbols()
 	return "$bad"
 }
 
+# Keeps the log of a failed build and drops its objects: the next run must
+# compile every file again, so that a warning is never seen only once.
+build_failed()
+{
+	local arch=$1 dir=$2 work=$3 what=$4
+	cp -f "$work/.build.log" "$dir/kvmfork-last-failure.log"
+	find "$work" -name '*.o' -delete
+	msg "$arch: $what (log: $dir/kvmfork-last-failure.log)"
+}
+
 # Builds kvmfork for ARCH against the cached tree: 0 if it passed.
 build_kvmfork()
 {
@@ -299,18 +332,15 @@ build_kvmfork()
 		--include='*/' --include=Kbuild --include='Kbuild.*' \
 		--include='*.[chS]' --exclude='*' "$TOP/" "$work/" || return 1
 
-	kmake "$arch" "$dir/linux" M="$work" W=1 -j"$JOBS" modules >"$log" 2>&1
-	local status=$?
-	exec {lock_fd}>&-
-	if [ "$status" -ne 0 ]; then
+	if ! kmake "$arch" "$dir/linux" M="$work" W=1 -j"$JOBS" modules >"$log" 2>&1; then
 		grep -E 'error|Error' "$log" | head -n 40 >&2
-		msg "$arch: the build failed (log: $log)"
+		build_failed "$arch" "$dir" "$work" "the build failed"
 		return 1
 	fi
-	check_log "$log" || {
-		msg "$arch: the build is not clean (log: $log)"
+	if ! check_log "$log"; then
+		build_failed "$arch" "$dir" "$work" "the build is not clean"
 		return 1
-	}
+	fi
 	elf=$("$(cross_compile "$arch")readelf" -h "$work/kvmfork.ko" |
 		sed -nE 's/^ *Machine: *(.*)$/\1/p; s/^ *Data: *2.s complement, (.*)$/\1/p' |
 		tac | paste -sd, | sed 's/,/, /')
@@ -322,6 +352,7 @@ build_kvmfork()
 		msg "$arch: a module uses a symbol the kernel does not export"
 		return 1
 	}
+	exec {lock_fd}>&-
 	msg "$arch: $(sed 's|.*/||; s|\.o$|.ko|' "$work/modules.order" | xargs) built in" \
 		"$((SECONDS - start))s; $nsyms kernel symbols used, all exported"
 }
@@ -362,11 +393,10 @@ main()
 		cache_key "$k"
 		exit 0
 	fi
-	for a in "${@:-s390 powerpc}"; do
-		for a in $a; do
-			k=$(kbuild_arch "$a") || { msg "unknown architecture '$a' (s390, powerpc)"; exit 2; }
-			arches+=("$k")
-		done
+	[ $# -gt 0 ] || set -- s390 powerpc
+	for a in "$@"; do
+		k=$(kbuild_arch "$a") || { msg "unknown architecture '$a' (s390, powerpc)"; exit 2; }
+		arches+=("$k")
 	done
 
 	echo "TAP version 13"

@@ -297,6 +297,42 @@ static struct vcpu_thread watchers[2];
 static int nr_watchers;
 
 /* The VM, the region at state 0 (gen 1), and @n watchers running. */
+/*
+ * Address space for the poison mappings, reserved (PROT_NONE, no memory)
+ * while the region is mapped, so that no poison mapping can later land in
+ * the hole a test makes by unmapping the region: there the guest would
+ * legitimately read it.  Each call takes the next window, so the pages of
+ * older poison stay allocated and the new poison draws on what the host
+ * just freed.
+ */
+#define POISON_WINDOWS	16
+static unsigned char *poison_area;
+
+static void poison_reserve(void)
+{
+	if (poison_area)
+		return;
+	poison_area = mmap(NULL, POISON_WINDOWS * POISON_SIZE, PROT_NONE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	KVMF_ASSERT(poison_area != MAP_FAILED, "mmap poison area: %s", strerror(errno));
+}
+
+/*
+ * Reuses the pages the host just freed, as far as it can: the allocator
+ * hands out recently freed pages first.
+ */
+static void poison_freed_pages(void)
+{
+	static unsigned int calls;
+	unsigned char *p = mmap(poison_area + (calls++ % POISON_WINDOWS) * POISON_SIZE,
+				POISON_SIZE, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+
+	KVMF_ASSERT(p != MAP_FAILED, "mmap poison: %s", strerror(errno));
+	madvise(p, POISON_SIZE, MADV_NOHUGEPAGE);
+	memset(p, 0xdb, POISON_SIZE);
+}
+
 static void watch_start_n(int n)
 {
 	struct state s0 = { .kind = K_TAG, .gen = 1, .zero_page = -1 };
@@ -307,6 +343,7 @@ static void watch_start_n(int n)
 	KVMF_ASSERT(ioctl(vm.fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_MMU) == 1,
 		    "KVM_CAP_SYNC_MMU is not reported");
 	region = map_aligned(REGION_SIZE);
+	poison_reserve();
 	fill(region, s0);
 	set_region_slot(REGION_GPA, REGION_SIZE);
 	kvmf_guest_map(&vm, REGION_GVA, REGION_GPA, REGION_SIZE);
@@ -336,23 +373,6 @@ static void watch_stop(void)
 		KVMF_ASSERT_EQ(pthread_join(watchers[i].thread, NULL), 0);
 	printf("# %lu reports, %lu EFAULTs, %lu MMIO reads over %u states\n", w.reports,
 	       w.efaults, w.mmio, w.nstates);
-}
-
-/*
- * Reuses the pages the host just freed, as far as it can: the allocator
- * hands out recently freed pages first.  Placed far from the region, so
- * that it never lands where the slot points.
- */
-static void poison_freed_pages(void)
-{
-	static unsigned int calls;
-	void *hint = region + (64ull << 30) + (uint64_t)calls++ * 2 * POISON_SIZE;
-	unsigned char *p = mmap(hint, POISON_SIZE, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-
-	KVMF_ASSERT(p != MAP_FAILED, "mmap poison: %s", strerror(errno));
-	madvise(p, POISON_SIZE, MADV_NOHUGEPAGE);
-	memset(p, 0xdb, POISON_SIZE);
 }
 
 /* A new state: the change in @change happens between announcing and publishing it. */

@@ -73,7 +73,8 @@ test-run: modules check selftests
 
 demo: deps
 	@$(MAKE) --no-print-directory modules selftests
-	@$(VM) -- sh -c 'tools/vmm/kvmf-info && echo && tools/vmm/kvmf-run'
+	@$(VM) -- sh -c 'tools/vmm/kvmf-info && echo && tools/vmm/kvmf-run && echo && \
+		tools/vmm/kvmf-nested'
 
 bench: deps
 	@$(MAKE) --no-print-directory modules

@@ -81,6 +81,14 @@ stage "demo VMM (tools/vmm/kvmf-run)" $vm -- sh -c \
 	'n=$(tools/vmm/kvmf-run | grep -c "Hello from a .*-bit guest"); echo "# $n of 3 guests printed";
 	 [ "$n" = 3 ] && echo "1 passed, 0 failed" || { echo "0 passed, 1 failed"; exit 1; }'
 
+# The nested demo: L2 prints its line through L1, on kvmfork and on stock.
+for impl in kvmfork stock; do
+	flag=; [ $impl = stock ] && flag=--stock
+	stage "nested demo VMM (tools/vmm/kvmf-nested), $impl" $vm $flag -- sh -c \
+		'tools/vmm/kvmf-nested | tee /tmp/out; grep -q "^L2 (through L1): Hello from an L2 guest" /tmp/out &&
+		 echo "1 passed, 0 failed" || { echo "0 passed, 1 failed"; exit 1; }'
+done
+
 # Several vCPUs on two host CPUs (single-threaded TCG: see FACTS).
 stage "selftests: kvmfork, cpu max, 2 CPUs" $vm --smp 2 --cpu max -- $selftests
 

@@ -15,6 +15,8 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 
+#include "vmm.h"
+
 #define MEM_SIZE	0x200000ul
 #define CODE_GPA	0x1000ul
 #define MSG_GPA		0x1100ul
@@ -72,12 +74,6 @@ static const struct demo_guest {
 	{ "64-bit long mode", 64, code64, sizeof(code64), "Hello from a 64-bit guest\n" },
 };
 
-static void die(const char *what)
-{
-	fprintf(stderr, "kvmf-run: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
 static void flat_segment(struct kvm_segment *seg, int selector, int code, int bits)
 {
 	*seg = (struct kvm_segment) {
@@ -94,7 +90,7 @@ static void set_mode(int vcpu, unsigned char *mem, int bits)
 	unsigned long long *pt;
 
 	if (ioctl(vcpu, KVM_GET_SREGS, &sregs) < 0)
-		die("KVM_GET_SREGS");
+		vmm_die("KVM_GET_SREGS");
 	sregs.cs.base = 0;
 	sregs.cs.selector = 0;
 	if (bits >= 32) {
@@ -116,58 +112,26 @@ static void set_mode(int vcpu, unsigned char *mem, int bits)
 		sregs.efer = 0x500;			/* LME | LMA */
 	}
 	if (ioctl(vcpu, KVM_SET_SREGS, &sregs) < 0)
-		die("KVM_SET_SREGS");
+		vmm_die("KVM_SET_SREGS");
 }
 
 static int run_guest(int kvm, const struct demo_guest *d)
 {
-	struct kvm_userspace_memory_region region = { .memory_size = MEM_SIZE };
 	struct kvm_regs regs = { .rip = CODE_GPA, .rflags = 2 };
-	unsigned int exits = 0;
-	struct kvm_run *run;
-	unsigned char *mem;
-	int vm, vcpu;
+	struct vmm vmm = { .kvm = kvm };
+	unsigned int exits;
 
-	vm = ioctl(kvm, KVM_CREATE_VM, 0);
-	if (vm < 0)
-		die("KVM_CREATE_VM");
-	mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (mem == MAP_FAILED)
-		die("mmap");
-	memcpy(mem + CODE_GPA, d->code, d->len);
-	strcpy((char *)mem + MSG_GPA, d->msg);
-	region.userspace_addr = (unsigned long)mem;
-	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-		die("KVM_SET_USER_MEMORY_REGION");
-
-	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
-	if (vcpu < 0)
-		die("KVM_CREATE_VCPU");
-	run = mmap(NULL, ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0), PROT_READ | PROT_WRITE,
-		   MAP_SHARED, vcpu, 0);
-	if (run == MAP_FAILED)
-		die("mmap kvm_run");
-	set_mode(vcpu, mem, d->bits);
-	if (ioctl(vcpu, KVM_SET_REGS, &regs) < 0)
-		die("KVM_SET_REGS");
+	vmm_create(&vmm, MEM_SIZE);
+	memcpy(vmm.mem + CODE_GPA, d->code, d->len);
+	strcpy((char *)vmm.mem + MSG_GPA, d->msg);
+	set_mode(vmm.vcpu, vmm.mem, d->bits);
+	if (ioctl(vmm.vcpu, KVM_SET_REGS, &regs) < 0)
+		vmm_die("KVM_SET_REGS");
 
 	printf("%s guest: ", d->name);
-	for (;;) {
-		if (ioctl(vcpu, KVM_RUN, 0) < 0)
-			die("KVM_RUN");
-		exits++;
-		if (run->exit_reason == KVM_EXIT_HLT)
-			break;
-		if (run->exit_reason != KVM_EXIT_IO || run->io.port != DEBUG_PORT) {
-			fprintf(stderr, "kvmf-run: unexpected exit %u\n", run->exit_reason);
-			return 1;
-		}
-		putchar(*((char *)run + run->io.data_offset));
-	}
+	exits = vmm_run_console(&vmm, DEBUG_PORT);
 	printf("  (halted after %u exits to userspace)\n", exits);
-	close(vcpu);
-	close(vm);
-	munmap(mem, MEM_SIZE);
+	vmm_destroy(&vmm);
 	return 0;
 }
 
@@ -177,7 +141,7 @@ int main(void)
 	size_t i;
 
 	if (kvm < 0)
-		die("open /dev/kvm");
+		vmm_die("open /dev/kvm");
 	setvbuf(stdout, NULL, _IONBF, 0);
 	for (i = 0; i < sizeof(guests) / sizeof(guests[0]); i++)
 		if (run_guest(kvm, &guests[i]))

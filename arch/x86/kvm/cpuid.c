@@ -53,7 +53,7 @@ struct kvmf_cpuid_adjust {
 				 BIT(11) | BIT(12) | BIT(14))
 /* Leaf 7 EDX: AVX-512 4VNNIW/4FMAPS(2, 3), VP2INTERSECT(8), FP16(23). */
 #define LEAF7_EDX_HIDDEN	(BIT(2) | BIT(3) | BIT(8) | BIT(23))
-/* Leaf 0x80000001 ECX: SVM(2) (no nested SVM yet), XOP(11), FMA4(16). */
+/* Leaf 0x80000001 ECX: SVM(2) (the vendor hook offers nested SVM), XOP(11), FMA4(16). */
 #define EXT1_ECX_HIDDEN		(BIT(2) | BIT(11) | BIT(16))
 
 static const struct kvmf_cpuid_adjust kvmf_cpuid_adjustments[] = {
@@ -65,7 +65,7 @@ static const struct kvmf_cpuid_adjust kvmf_cpuid_adjustments[] = {
 	{ 0x80000001, CPUID_ECX, EXT1_ECX_HIDDEN, 0 },
 };
 
-/* Leaves whose every register kvmfork zeroes: XSAVE state, PMU, SVM, ... */
+/* Leaves whose every register kvmfork zeroes: XSAVE state, PMU, SVM (unless nested), ... */
 static bool kvmf_cpuid_leaf_hidden(u32 leaf)
 {
 	return leaf == 0xa || leaf == 0xd || leaf == 0x8000000a;
@@ -116,6 +116,18 @@ void kvmf_cpuid_adjust(u32 leaf, u32 out[4])
 	}
 }
 
+/*
+ * What the vendor backend virtualizes on top (nested SVM's leaves), set
+ * while the module is loaded; kvmfork-test.ko, which builds this file
+ * alone, has none.
+ */
+static void (*kvmf_cpuid_vendor_hook)(u32 leaf, u32 out[4]);
+
+void kvmf_x86_cpuid_set_vendor_hook(void (*hook)(u32 leaf, u32 out[4]))
+{
+	kvmf_cpuid_vendor_hook = hook;
+}
+
 /* The supported value of one leaf (vCPU-independent). */
 static void kvmf_cpuid_supported(u32 leaf, u32 subleaf, u32 out[4])
 {
@@ -126,6 +138,8 @@ static void kvmf_cpuid_supported(u32 leaf, u32 subleaf, u32 out[4])
 	cpuid_count(leaf, subleaf, &out[CPUID_EAX], &out[CPUID_EBX], &out[CPUID_ECX],
 		    &out[CPUID_EDX]);
 	kvmf_cpuid_adjust(leaf, out);
+	if (kvmf_cpuid_vendor_hook)
+		kvmf_cpuid_vendor_hook(leaf, out);
 }
 
 static const struct kvm_cpuid_entry2 *kvmf_cpuid_find(const struct kvmf_cpuid_table *t,

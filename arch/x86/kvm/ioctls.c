@@ -31,6 +31,10 @@ static const struct kvmf_ioctl kvmf_x86_vcpu_ioctl_entries[] = {
 	{ KVM_SET_XCRS,	  kvmf_vcpu_set_xcrs,	 KVMF_IOCTL_LOCKED },
 	{ KVM_GET_MP_STATE, kvmf_vcpu_get_mp_state, KVMF_IOCTL_LOCKED },
 	{ KVM_SET_MP_STATE, kvmf_vcpu_set_mp_state, KVMF_IOCTL_LOCKED },
+	{ KVM_GET_NESTED_STATE, kvmf_vcpu_get_nested_state,
+	  KVMF_IOCTL_LOCKED | KVMF_IOCTL_USER_COPY },
+	{ KVM_SET_NESTED_STATE, kvmf_vcpu_set_nested_state,
+	  KVMF_IOCTL_LOCKED | KVMF_IOCTL_USER_COPY },
 };
 
 const struct kvmf_ioctl_table kvmf_x86_vcpu_ioctls =

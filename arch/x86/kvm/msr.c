@@ -19,8 +19,11 @@
 /* KVM's limit for one KVM_GET_MSRS / KVM_SET_MSRS (MAX_IO_MSRS). */
 #define KVMF_MAX_IO_MSRS	256
 
-/* EFER bits a guest may have: SCE, LME, LMA, NXE (no nested SVM yet). */
-#define KVMF_EFER_VALID		(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX)
+/*
+ * EFER bits a guest may have: SCE, LME, LMA, NXE, and SVME, which the
+ * vendor backend refuses unless it offers nested virtualization.
+ */
+#define KVMF_EFER_VALID		(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX | EFER_SVME)
 
 /* CPUID bits that make MSR_TSC_AUX exist for a guest. */
 #define CPUID_80000001_EDX_RDTSCP	BIT(27)
@@ -101,6 +104,7 @@ static const u32 kvmf_saved_msrs[] = {
 /* Reachable by RDMSR/WRMSR and KVM_GET/SET_MSRS, but not listed. */
 static const u32 kvmf_other_msrs[] = {
 	MSR_EFER, MSR_FS_BASE, MSR_GS_BASE, MSR_IA32_APICBASE,
+	MSR_VM_CR, MSR_VM_HSAVE_PA,
 };
 
 static bool msr_in(const u32 *list, unsigned int n, u32 index)

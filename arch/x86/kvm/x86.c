@@ -56,11 +56,13 @@ static int kvmf_x86_hardware_setup(void)
 		return r;
 
 	kvmf_x86_vendor = vendor;
+	kvmf_x86_cpuid_set_vendor_hook(vendor->cpuid_supported);
 	return 0;
 }
 
 static void kvmf_x86_hardware_unsetup(void)
 {
+	kvmf_x86_cpuid_set_vendor_hook(NULL);
 	kvmf_x86_vendor->hardware_unsetup();
 	kvmf_x86_vendor = NULL;
 }
@@ -87,6 +89,8 @@ static long kvmf_x86_check_extension(struct kvmf_vm *vm, long cap)
 	case KVM_CAP_XSAVE:
 	case KVM_CAP_XCRS:
 		return boot_cpu_has(X86_FEATURE_XSAVE);
+	case KVM_CAP_NESTED_STATE:
+		return kvmf_x86_vendor->nested_state_size ? kvmf_x86_vendor->nested_state_size() : 0;
 	default:
 		return 0;
 	}
@@ -252,6 +256,21 @@ int kvmf_x86_vendor_get_msr(struct kvmf_vcpu *vcpu, u32 index, u64 *data)
 int kvmf_x86_vendor_set_msr(struct kvmf_vcpu *vcpu, u32 index, u64 data, bool host)
 {
 	return kvmf_x86_vendor->set_msr(vcpu, index, data, host);
+}
+
+/* KVM_GET_NESTED_STATE / KVM_SET_NESTED_STATE: the vendor's format; -EINVAL without one. */
+long kvmf_vcpu_get_nested_state(void *obj, void *data, unsigned long arg)
+{
+	if (!kvmf_x86_vendor->get_nested_state)
+		return -EINVAL;
+	return kvmf_x86_vendor->get_nested_state(obj, (void __user *)arg);
+}
+
+long kvmf_vcpu_set_nested_state(void *obj, void *data, unsigned long arg)
+{
+	if (!kvmf_x86_vendor->set_nested_state)
+		return -EINVAL;
+	return kvmf_x86_vendor->set_nested_state(obj, (void __user *)arg);
 }
 
 void kvmf_x86_queue_exception(struct kvmf_vcpu *vcpu, u8 vector, bool has_error, u32 error,

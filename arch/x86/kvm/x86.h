@@ -50,6 +50,12 @@ struct kvmf_x86_vendor_ops {
 	/* Deliver an exception on the next entry (@cr2 for #PF). */
 	void (*queue_exception)(struct kvmf_vcpu *vcpu, u8 vector, bool has_error,
 				u32 error, u64 cr2);
+	/* Adds what the vendor virtualizes to a leaf of KVM_GET_SUPPORTED_CPUID. */
+	void (*cpuid_supported)(u32 leaf, u32 out[4]);
+	/* Nested virtualization: KVM_CAP_NESTED_STATE and KVM_GET/SET_NESTED_STATE. */
+	int (*nested_state_size)(void);
+	long (*get_nested_state)(struct kvmf_vcpu *vcpu, struct kvm_nested_state __user *ustate);
+	long (*set_nested_state)(struct kvmf_vcpu *vcpu, struct kvm_nested_state __user *ustate);
 };
 
 /* What the instruction emulator needs to know of the vCPU's mode. */
@@ -99,6 +105,7 @@ long kvmf_dev_get_msr_index_list(void *obj, void *data, unsigned long arg);
 void kvmf_x86_cpuid(struct kvmf_vcpu *vcpu, u32 leaf, u32 subleaf, u32 out[4]);
 void kvmf_cpuid_adjust(u32 leaf, u32 out[4]);
 void kvmf_x86_cpuid_free(struct kvmf_vcpu *vcpu);
+void kvmf_x86_cpuid_set_vendor_hook(void (*hook)(u32 leaf, u32 out[4]));
 long kvmf_dev_get_supported_cpuid(void *obj, void *data, unsigned long arg);
 long kvmf_vcpu_set_cpuid2(void *obj, void *data, unsigned long arg);
 long kvmf_vcpu_get_cpuid2(void *obj, void *data, unsigned long arg);
@@ -112,6 +119,10 @@ long kvmf_vcpu_get_xcrs(void *obj, void *data, unsigned long arg);
 long kvmf_vcpu_set_xcrs(void *obj, void *data, unsigned long arg);
 long kvmf_vcpu_get_mp_state(void *obj, void *data, unsigned long arg);
 long kvmf_vcpu_set_mp_state(void *obj, void *data, unsigned long arg);
+
+/* arch/x86/kvm/x86.c */
+long kvmf_vcpu_get_nested_state(void *obj, void *data, unsigned long arg);
+long kvmf_vcpu_set_nested_state(void *obj, void *data, unsigned long arg);
 
 /* arch/x86/kvm/hypercall.c */
 u64 kvmf_x86_disableable_quirks(void);

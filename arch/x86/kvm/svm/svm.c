@@ -186,14 +186,24 @@ static void svm_seg_reset(struct vmcb_seg *seg, u16 attrib)
 	*seg = (struct vmcb_seg) { .selector = 0, .attrib = attrib, .limit = 0xffff, .base = 0 };
 }
 
-/* The VMCB of a vCPU just created, or after a shutdown (its state is undefined then). */
+/*
+ * The VMCB of a vCPU just created, or after a shutdown (its state is
+ * undefined then): INIT state, so EFER.SVME is clear and nothing nested
+ * is left.
+ */
 void svm_vmcb_reset(struct kvmf_vcpu *vcpu)
 {
-	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+	struct kvmf_svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb *vmcb = svm->vmcb01;
 	struct vmcb_control_area *c = &vmcb->control;
 	struct vmcb_save_area *save = &vmcb->save;
 	unsigned int i;
 
+	svm_nested_free(vcpu);
+	svm->efer_svme = false;
+	svm->gif = true;
+	svm->triple_fault = false;
+	svm->vmcb = vmcb;
 	memset(vmcb, 0, PAGE_SIZE);
 
 	for (i = 0; i < ARRAY_SIZE(svm_base_intercepts); i++)
@@ -234,11 +244,12 @@ static int svm_vcpu_create(struct kvmf_vcpu *vcpu)
 	svm = kzalloc(sizeof(*svm), GFP_KERNEL_ACCOUNT);
 	if (!svm)
 		return -ENOMEM;
-	svm->vmcb = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-	if (!svm->vmcb) {
+	svm->vmcb01 = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (!svm->vmcb01) {
 		kfree(svm);
 		return -ENOMEM;
 	}
+	svm->vmcb = svm->vmcb01;
 	svm->asid_cpu = -1;
 	svm->tsc_offset = vcpu->vm->arch.tsc_offset;
 	svm->apic_base = SVM_RESET_APIC_BASE | (vcpu->vcpu_id == 0 ? SVM_APIC_BASE_BSP : 0);
@@ -251,7 +262,8 @@ static void svm_vcpu_destroy(struct kvmf_vcpu *vcpu)
 {
 	struct kvmf_svm_vcpu *svm = to_svm(vcpu);
 
-	free_page((unsigned long)svm->vmcb);
+	svm_nested_free(vcpu);
+	free_page((unsigned long)svm->vmcb01);
 	kfree(svm);
 	vcpu->arch.vendor = NULL;
 }
@@ -330,10 +342,23 @@ static int svm_get_sregs(struct kvmf_vcpu *vcpu, struct kvm_sregs *sregs)
 	sregs->cr3 = save->cr3;
 	sregs->cr4 = save->cr4;
 	sregs->cr8 = svm->vmcb->control.int_ctl & 0xf;
-	sregs->efer = save->efer & ~EFER_SVME;
+	sregs->efer = svm_guest_efer(svm);
 	sregs->apic_base = svm->apic_base;
 	memset(sregs->interrupt_bitmap, 0, sizeof(sregs->interrupt_bitmap));
 	return 0;
+}
+
+/*
+ * EFER as the guest sees it.  The VMCB's always has SVME, which VMRUN
+ * requires; L1's real SVME is kept aside.  L2's EFER is L2's.
+ */
+u64 svm_guest_efer(struct kvmf_svm_vcpu *svm)
+{
+	u64 efer = svm->vmcb->save.efer;
+
+	if (svm->nested.guest_mode)
+		return efer;
+	return (efer & ~EFER_SVME) | (svm->efer_svme ? EFER_SVME : 0);
 }
 
 /* CR4 bits a guest may set: those the host CPU implements that SVM guests can use. */
@@ -356,6 +381,11 @@ static u64 svm_cr4_allowed(void)
 	return allowed;
 }
 
+bool svm_cr4_valid(u64 cr4)
+{
+	return !(cr4 & ~svm_cr4_allowed());
+}
+
 /*
  * The consistency rules KVM applies to KVM_SET_SREGS: CR0 with its upper
  * half clear, no NW without CD and no PG without PE; long mode only with
@@ -370,7 +400,7 @@ static bool svm_sregs_valid(const struct kvm_sregs *sregs)
 	    ((sregs->cr0 & X86_CR0_PG) && !(sregs->cr0 & X86_CR0_PE)))
 		return false;
 
-	if (sregs->cr4 & ~svm_cr4_allowed())
+	if (!svm_cr4_valid(sregs->cr4))
 		return false;
 
 	if ((sregs->efer & EFER_LME) && (sregs->cr0 & X86_CR0_PG)) {
@@ -387,11 +417,17 @@ static bool svm_sregs_valid(const struct kvm_sregs *sregs)
 static int svm_set_sregs(struct kvmf_vcpu *vcpu, const struct kvm_sregs *sregs)
 {
 	struct kvmf_svm_vcpu *svm = to_svm(vcpu);
-	struct vmcb_save_area *save = &svm->vmcb->save;
+	struct vmcb_save_area *save;
 	unsigned int i;
+	int r;
 
 	if (!svm_sregs_valid(sregs))
 		return -EINVAL;
+	/* May leave L2 (SVME cleared by userspace): the VMCB is the one after. */
+	r = svm_nested_set_efer_svme(vcpu, sregs->efer & EFER_SVME, true);
+	if (r)
+		return r;
+	save = &svm->vmcb->save;
 
 	for (i = 0; i < ARRAY_SIZE(svm_sregs_segs); i++)
 		svm_seg_from_kvm((void *)save + svm_sregs_segs[i].vmcb,
@@ -450,7 +486,7 @@ static int svm_get_msr(struct kvmf_vcpu *vcpu, u32 index, u64 *data)
 		*data = save->g_pat;
 		break;
 	case MSR_EFER:
-		*data = save->efer & ~EFER_SVME;
+		*data = svm_guest_efer(svm);
 		break;
 	case MSR_STAR:
 		*data = save->star;
@@ -474,7 +510,7 @@ static int svm_get_msr(struct kvmf_vcpu *vcpu, u32 index, u64 *data)
 		*data = save->gs.base;
 		break;
 	default:
-		return -EINVAL;
+		return svm_nested_get_msr(vcpu, index, data);
 	}
 	return 0;
 }
@@ -483,15 +519,21 @@ static int svm_get_msr(struct kvmf_vcpu *vcpu, u32 index, u64 *data)
  * A guest may not switch long mode on or off (EFER.LME) while paging is
  * on, and EFER.LMA is the CPU's to set; userspace restoring state may.
  */
-static int svm_set_efer(struct kvmf_svm_vcpu *svm, u64 data, bool host)
+static int svm_set_efer(struct kvmf_vcpu *vcpu, u64 data, bool host)
 {
+	struct kvmf_svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb_save_area *save = &svm->vmcb->save;
+	int r;
 
 	if (!host) {
 		if ((save->cr0 & X86_CR0_PG) && ((data ^ save->efer) & EFER_LME))
 			return -EINVAL;
 		data = (data & ~EFER_LMA) | (save->efer & EFER_LMA);
 	}
+	r = svm_nested_set_efer_svme(vcpu, data & EFER_SVME, host);
+	if (r)
+		return r;
+	save = &svm->vmcb->save;
 	save->efer = data | EFER_SVME;
 	/* A new paging mode: cached translations of the old one must go. */
 	svm->asid_generation = 0;
@@ -505,8 +547,14 @@ static int svm_set_msr(struct kvmf_vcpu *vcpu, u32 index, u64 data, bool host)
 
 	switch (index) {
 	case MSR_IA32_TSC:
-		svm->tsc_offset = data - rdtsc();
-		svm->vmcb->control.tsc_offset = svm->tsc_offset;
+		/*
+		 * kvmfork keeps L1's offset; L2's is L1's plus the one in
+		 * VMCB12, so a write by L2 moves L1's TSC with it.
+		 */
+		svm->tsc_offset = data - rdtsc() -
+				  (svm->nested.guest_mode ? svm->nested.ctl12.tsc_offset : 0);
+		svm->vmcb01->control.tsc_offset = svm->tsc_offset;
+		svm_nested_update_tsc_offset(svm);
 		break;
 	case MSR_IA32_APICBASE:
 		if (!svm_apic_base_valid(data))
@@ -527,7 +575,7 @@ static int svm_set_msr(struct kvmf_vcpu *vcpu, u32 index, u64 data, bool host)
 		save->g_pat = data;
 		break;
 	case MSR_EFER:
-		return svm_set_efer(svm, data, host);
+		return svm_set_efer(vcpu, data, host);
 	case MSR_STAR:
 		save->star = data;
 		break;
@@ -550,7 +598,7 @@ static int svm_set_msr(struct kvmf_vcpu *vcpu, u32 index, u64 data, bool host)
 		save->gs.base = data;
 		break;
 	default:
-		return -EINVAL;
+		return svm_nested_set_msr(vcpu, index, data, host);
 	}
 	return 0;
 }
@@ -572,4 +620,8 @@ const struct kvmf_x86_vendor_ops kvmf_svm_vendor_ops = {
 	.get_msr		= svm_get_msr,
 	.set_msr		= svm_set_msr,
 	.queue_exception	= svm_queue_exception,
+	.cpuid_supported	= svm_nested_cpuid,
+	.nested_state_size	= svm_nested_state_size,
+	.get_nested_state	= svm_get_nested_state,
+	.set_nested_state	= svm_set_nested_state,
 };

@@ -5,6 +5,7 @@
 #ifndef KVMFORK_SVM_H
 #define KVMFORK_SVM_H
 
+#include <linux/kvm.h>
 #include <linux/types.h>
 
 #include <kvmfork/kvmf_host.h>
@@ -37,9 +38,31 @@ struct kvmf_svm_cpu {
 
 DECLARE_PER_CPU(struct kvmf_svm_cpu, kvmf_svm_cpu);
 
+/*
+ * Nested SVM (nested.c): what kvmfork keeps while L1, the guest, acts as a
+ * hypervisor.  L1's own state stays in vmcb01 while L2 runs on vmcb02, so
+ * L1's host save area (MSR_VM_HSAVE_PA) is only remembered, never written.
+ */
+struct kvmf_svm_nested {
+	/* The VMCB the CPU runs L2 on; allocated when L1 first sets EFER.SVME. */
+	struct vmcb *vmcb02;
+	/* A page to read and write L1's VMCBs through. */
+	struct vmcb *vmcb12;
+	u64 hsave_pa;
+	/* L1's VMCB of the L2 now running, and its controls as VMRUN found them. */
+	u64 vmcb12_gpa;
+	struct vmcb_control_area ctl12;
+	bool guest_mode;
+	/* An exit kvmfork raised for L2 (an exception L1 intercepts) goes to L1 next. */
+	bool exit_pending;
+	u64 pending_code, pending_info1, pending_info2;
+};
+
 /* One per vCPU. */
 struct kvmf_svm_vcpu {
+	/* The VMCB the CPU runs: vmcb01 (L1, or the only guest), or the nested vmcb02. */
 	struct vmcb *vmcb;
+	struct vmcb *vmcb01;
 	/* The ASID on asid_cpu, valid while asid_generation is that CPU's. */
 	u32 asid;
 	int asid_cpu;
@@ -48,6 +71,16 @@ struct kvmf_svm_vcpu {
 	u64 apic_base;
 	/* Guest TSC = host TSC + tsc_offset; kept across VMCB resets. */
 	u64 tsc_offset;
+	/*
+	 * EFER.SVME as L1 sees it (the VMCB's EFER always has it: VMRUN needs
+	 * it), L1's global interrupt flag, and MSR_VM_CR.
+	 */
+	bool efer_svme;
+	bool gif;
+	u64 vm_cr;
+	/* The guest triple-faulted outside a VMCB exit: KVM_EXIT_SHUTDOWN next. */
+	bool triple_fault;
+	struct kvmf_svm_nested nested;
 };
 
 static inline struct kvmf_svm_vcpu *to_svm(struct kvmf_vcpu *vcpu)
@@ -58,6 +91,38 @@ static inline struct kvmf_svm_vcpu *to_svm(struct kvmf_vcpu *vcpu)
 /* svm.c */
 void svm_vmcb_reset(struct kvmf_vcpu *vcpu);
 bool svm_has_nrips(void);
+
+/* nested.c */
+extern bool kvmf_svm_nested_enabled;
+bool svm_nested_has_feature_svm(void);
+void svm_nested_cpuid(u32 leaf, u32 out[4]);
+int svm_nested_set_efer_svme(struct kvmf_vcpu *vcpu, bool svme, bool host);
+void svm_nested_free(struct kvmf_vcpu *vcpu);
+void svm_nested_leave(struct kvmf_vcpu *vcpu);
+int svm_nested_get_msr(struct kvmf_vcpu *vcpu, u32 index, u64 *data);
+int svm_nested_set_msr(struct kvmf_vcpu *vcpu, u32 index, u64 data, bool host);
+/* Before each entry: exits for L1 and triple faults raised since the last one. */
+int svm_nested_before_entry(struct kvmf_vcpu *vcpu);
+/* An exit while L2 runs: KVMF_EXIT_RESUME once it went to L1, or -ENOENT if it is kvmfork's. */
+int svm_nested_exit(struct kvmf_vcpu *vcpu);
+bool svm_nested_queue_exception(struct kvmf_vcpu *vcpu, u8 vector, bool has_error, u32 error,
+				u64 cr2);
+int svm_exit_vmrun(struct kvmf_vcpu *vcpu);
+int svm_exit_vmload(struct kvmf_vcpu *vcpu);
+int svm_exit_vmsave(struct kvmf_vcpu *vcpu);
+int svm_exit_stgi(struct kvmf_vcpu *vcpu);
+int svm_exit_clgi(struct kvmf_vcpu *vcpu);
+int svm_exit_invlpga(struct kvmf_vcpu *vcpu);
+int svm_nested_state_size(void);
+long svm_get_nested_state(struct kvmf_vcpu *vcpu, struct kvm_nested_state __user *ustate);
+long svm_set_nested_state(struct kvmf_vcpu *vcpu, struct kvm_nested_state __user *ustate);
+
+void svm_nested_update_tsc_offset(struct kvmf_svm_vcpu *svm);
+
+/* svm.c and svm_exit.c, for nested.c */
+u64 svm_guest_efer(struct kvmf_svm_vcpu *svm);
+bool svm_cr4_valid(u64 cr4);
+int svm_skip_insn(struct kvmf_vcpu *vcpu);
 
 /* svm_run.c */
 int svm_vcpu_run_once(struct kvmf_vcpu *vcpu);

@@ -24,10 +24,16 @@ static struct vmcb *svm_vmcb(struct kvmf_vcpu *vcpu)
 	return to_svm(vcpu)->vmcb;
 }
 
-/* APM: "Event Injection": delivered on the next VMRUN. */
+/*
+ * APM: "Event Injection": delivered on the next VMRUN, unless it happens in
+ * L2 and L1 intercepts it: then it is L1's #VMEXIT.
+ */
 void svm_queue_exception(struct kvmf_vcpu *vcpu, u8 vector, bool has_error, u32 error, u64 cr2)
 {
 	struct vmcb *vmcb = svm_vmcb(vcpu);
+
+	if (svm_nested_queue_exception(vcpu, vector, has_error, error, cr2))
+		return;
 
 	vmcb->control.event_inj = SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_EXCEPTION | vector |
 				  (has_error ? SVM_EVTINJ_ERROR_VALID : 0);
@@ -90,7 +96,7 @@ static void svm_get_cpu_mode(struct kvmf_vcpu *vcpu, struct kvmf_x86_cpu_mode *m
  * where the next instruction starts; without it, the instruction at CS:RIP
  * is decoded for its length.
  */
-static int svm_skip_insn(struct kvmf_vcpu *vcpu)
+int svm_skip_insn(struct kvmf_vcpu *vcpu)
 {
 	struct vmcb *vmcb = svm_vmcb(vcpu);
 	const struct kvmf_insn *insn;
@@ -200,6 +206,12 @@ static int svm_exit_ioio(struct kvmf_vcpu *vcpu)
 
 static int svm_exit_shutdown(struct kvmf_vcpu *vcpu)
 {
+	/* L2 shut down and L1 does not intercept it: L1 triple-faults. */
+	if (to_svm(vcpu)->nested.guest_mode) {
+		svm_nested_leave(vcpu);
+		vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
+		return KVMF_EXIT_TO_USER;
+	}
 	/* The VMCB is undefined after a shutdown: start over from INIT state. */
 	svm_vmcb_reset(vcpu);
 	kvmf_x86_reset_regs(vcpu);
@@ -242,7 +254,7 @@ static int svm_exit_ud_exception(struct kvmf_vcpu *vcpu)
 	return KVMF_EXIT_RESUME;
 }
 
-/* SVM instructions (no nested SVM yet) and MONITOR/MWAIT (not offered): #UD. */
+/* SKINIT and MONITOR/MWAIT (not offered): #UD. */
 static int svm_exit_ud(struct kvmf_vcpu *vcpu)
 {
 	svm_queue_exception(vcpu, X86_TRAP_UD, false, 0, 0);
@@ -299,16 +311,16 @@ static const svm_exit_handler svm_exit_handlers[SVM_EXIT_TABLE_SIZE] = {
 	[SVM_EXIT_CPUID]	= svm_exit_cpuid,
 	[SVM_EXIT_INVD]		= svm_exit_invd,
 	[SVM_EXIT_HLT]		= svm_exit_hlt,
-	[SVM_EXIT_INVLPGA]	= svm_exit_ud,
+	[SVM_EXIT_INVLPGA]	= svm_exit_invlpga,
 	[SVM_EXIT_IOIO]		= svm_exit_ioio,
 	[SVM_EXIT_MSR]		= svm_exit_msr,
 	[SVM_EXIT_SHUTDOWN]	= svm_exit_shutdown,
-	[SVM_EXIT_VMRUN]	= svm_exit_ud,
+	[SVM_EXIT_VMRUN]	= svm_exit_vmrun,
 	[SVM_EXIT_VMMCALL]	= svm_exit_vmmcall,
-	[SVM_EXIT_VMLOAD]	= svm_exit_ud,
-	[SVM_EXIT_VMSAVE]	= svm_exit_ud,
-	[SVM_EXIT_STGI]		= svm_exit_ud,
-	[SVM_EXIT_CLGI]		= svm_exit_ud,
+	[SVM_EXIT_VMLOAD]	= svm_exit_vmload,
+	[SVM_EXIT_VMSAVE]	= svm_exit_vmsave,
+	[SVM_EXIT_STGI]		= svm_exit_stgi,
+	[SVM_EXIT_CLGI]		= svm_exit_clgi,
 	[SVM_EXIT_SKINIT]	= svm_exit_ud,
 	[SVM_EXIT_MONITOR]	= svm_exit_ud,
 	[SVM_EXIT_MWAIT]	= svm_exit_ud,
@@ -333,6 +345,14 @@ int svm_handle_exit(struct kvmf_vcpu *vcpu)
 {
 	struct vmcb_control_area *c = &svm_vmcb(vcpu)->control;
 	u64 code = c->exit_code;
+	int r;
+
+	/* While L2 runs, the exit is L1's if L1 asked for it. */
+	if (to_svm(vcpu)->nested.guest_mode) {
+		r = svm_nested_exit(vcpu);
+		if (r != -ENOENT)
+			return r;
+	}
 
 	/* QEMU reports a failed VMRUN as 0xffffffff rather than all ones. */
 	if (code == (u64)SVM_EXIT_ERR || code == 0xffffffffull)

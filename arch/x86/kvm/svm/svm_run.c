@@ -20,6 +20,7 @@
 #include <asm/io.h>
 #include <asm/msr.h>
 
+#include "../x86.h"
 #include "svm.h"
 
 static void svm_clgi(void)
@@ -76,11 +77,16 @@ static void svm_store_guest_regs(struct kvmf_vcpu *vcpu, const struct vmcb_save_
 int svm_vcpu_run_once(struct kvmf_vcpu *vcpu)
 {
 	struct kvmf_svm_vcpu *svm = to_svm(vcpu);
-	struct vmcb *vmcb = svm->vmcb;
 	struct kvmf_svm_cpu *sc;
+	struct vmcb *vmcb;
 	bool swap_tsc_aux;
-	int cpu;
+	int cpu, r;
 
+	/* A #VMEXIT or triple fault raised while handling the last exit. */
+	r = svm_nested_before_entry(vcpu);
+	if (r != KVMF_EXIT_RESUME)
+		return r;
+	vmcb = svm->vmcb;
 	svm_load_guest_regs(vcpu, &vmcb->save);
 
 	local_irq_disable();

@@ -19,6 +19,7 @@
  */
 #define pr_fmt(fmt) "kvmfork: " fmt
 
+#include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -431,8 +432,12 @@ int svm_exit_vmrun(struct kvmf_vcpu *vcpu)
 
 	if (!svm_nested_insn_allowed(vcpu) || !svm_nested_vmcb_gpa(vcpu, &gpa))
 		return KVMF_EXIT_RESUME;
-	if (kvmf_x86_read_guest_phys(vcpu, gpa, vmcb12, sizeof(*vmcb12))) {
-		/* No memory behind the VMCB: #GP, as KVM gives. */
+	/*
+	 * No host save area (MSR_VM_HSAVE_PA), or no memory behind the VMCB:
+	 * #GP, as KVM gives.  kvmfork never writes the save area (L1's state
+	 * stays in vmcb01), but a CPU would need it.
+	 */
+	if (!n->hsave_pa || kvmf_x86_read_guest_phys(vcpu, gpa, vmcb12, sizeof(*vmcb12))) {
 		svm_queue_exception(vcpu, X86_TRAP_GP, true, 0, 0);
 		return KVMF_EXIT_RESUME;
 	}
@@ -443,9 +448,11 @@ int svm_exit_vmrun(struct kvmf_vcpu *vcpu)
 
 	if (!svm_nested_controls_valid(&vmcb12->control) ||
 	    !svm_nested_save_valid(&vmcb12->save)) {
+		/* #VMEXIT(VMEXIT_INVALID) without running L2: GIF is clear after it. */
 		vmcb12->control.exit_code = (u64)SVM_EXIT_ERR;
 		vmcb12->control.exit_info_1 = 0;
 		vmcb12->control.exit_info_2 = 0;
+		svm->gif = false;
 		if (svm_nested_write_vmcb12(vcpu, gpa))
 			svm_queue_exception(vcpu, X86_TRAP_GP, true, 0, 0);
 		return KVMF_EXIT_RESUME;
@@ -580,6 +587,24 @@ static bool svm_nested_l1_wants(struct kvmf_vcpu *vcpu)
 	}
 }
 
+/*
+ * EXITINFO1 of an IOIO exit has the address size (A16, A32, A64), which
+ * QEMU's SVM leaves out for IN and OUT: L1 gets it from decoding L2's
+ * instruction, as a CPU would give it.
+ */
+static void svm_nested_ioio_address_size(struct kvmf_vcpu *vcpu, struct vmcb_control_area *c)
+{
+	const struct kvmf_insn *insn;
+	struct kvmf_x86_cpu_mode m;
+
+	if (c->exit_code != SVM_EXIT_IOIO || (c->exit_info_1 & SVM_IOIO_ASIZE_MASK))
+		return;
+	svm_get_cpu_mode(vcpu, &m);
+	insn = kvmf_x86_decode(vcpu, &m);
+	if (insn)
+		c->exit_info_1 |= BIT(SVM_IOIO_ASIZE_SHIFT + ilog2(insn->ad_bytes / 2));
+}
+
 int svm_nested_exit(struct kvmf_vcpu *vcpu)
 {
 	struct vmcb_control_area *c = &to_svm(vcpu)->nested.vmcb02->control;
@@ -591,6 +616,7 @@ int svm_nested_exit(struct kvmf_vcpu *vcpu)
 	}
 	if (!svm_nested_l1_wants(vcpu))
 		return -ENOENT;
+	svm_nested_ioio_address_size(vcpu, c);
 	return svm_nested_vmexit(vcpu);
 }
 
@@ -730,10 +756,18 @@ long svm_get_nested_state(struct kvmf_vcpu *vcpu, struct kvm_nested_state __user
 	}
 	if (svm->gif)
 		hdr.flags |= KVM_STATE_NESTED_GIF_SET;
-	if (room < hdr.size)
-		return put_user(hdr.size, &ustate->size) ? -EFAULT : -E2BIG;
+	/*
+	 * As KVM does: room for less than a header gets the header's size,
+	 * room for the header gets the header with the size needed, and
+	 * -E2BIG either way.  (KVM then also writes the VMCB page past the
+	 * room it was given; kvmfork does not.)
+	 */
+	if (room < sizeof(hdr))
+		return put_user((u32)sizeof(hdr), &ustate->size) ? -EFAULT : -E2BIG;
 	if (copy_to_user(ustate, &hdr, sizeof(hdr)))
 		return -EFAULT;
+	if (room < hdr.size)
+		return -E2BIG;
 	if (!n->guest_mode)
 		return 0;
 
@@ -779,8 +813,8 @@ long svm_set_nested_state(struct kvmf_vcpu *vcpu, struct kvm_nested_state __user
 	if ((hdr.flags & KVM_STATE_NESTED_RUN_PENDING) &&
 	    !(hdr.flags & KVM_STATE_NESTED_GUEST_MODE))
 		return -EINVAL;
-	/* Without EFER.SVME there is nothing nested, only GIF. */
-	if (!(svm_guest_efer(svm) & EFER_SVME) && (hdr.flags & ~KVM_STATE_NESTED_GIF_SET))
+	/* Without EFER.SVME there is nothing nested, and GIF must be set (as KVM requires). */
+	if (!(svm_guest_efer(svm) & EFER_SVME) && hdr.flags != KVM_STATE_NESTED_GIF_SET)
 		return -EINVAL;
 
 	if (!(hdr.flags & KVM_STATE_NESTED_GUEST_MODE)) {

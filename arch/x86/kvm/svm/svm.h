@@ -13,6 +13,7 @@
 #include "vmcb.h"
 
 struct kvmf_vcpu;
+struct kvmf_x86_cpu_mode;
 
 /* APM: VM_CR MSR, bit SVMDIS: firmware has disabled SVM (EFER.SVME cannot be set). */
 #define KVMF_VM_CR_SVMDIS	BIT_ULL(4)
@@ -123,6 +124,7 @@ void svm_nested_update_tsc_offset(struct kvmf_svm_vcpu *svm);
 u64 svm_guest_efer(struct kvmf_svm_vcpu *svm);
 bool svm_cr4_valid(u64 cr4);
 int svm_skip_insn(struct kvmf_vcpu *vcpu);
+void svm_get_cpu_mode(struct kvmf_vcpu *vcpu, struct kvmf_x86_cpu_mode *m);
 
 /* svm_run.c */
 int svm_vcpu_run_once(struct kvmf_vcpu *vcpu);

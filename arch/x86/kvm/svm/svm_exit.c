@@ -65,7 +65,7 @@ static bool svm_long_mode_code(const struct vmcb_save_area *save)
 }
 
 /* The guest's mode as the instruction emulator sees it. */
-static void svm_get_cpu_mode(struct kvmf_vcpu *vcpu, struct kvmf_x86_cpu_mode *m)
+void svm_get_cpu_mode(struct kvmf_vcpu *vcpu, struct kvmf_x86_cpu_mode *m)
 {
 	const struct vmcb_save_area *save = &svm_vmcb(vcpu)->save;
 	const struct vmcb_seg *segs[KVMF_NR_SEGS] = {

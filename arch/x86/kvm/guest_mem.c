@@ -18,7 +18,10 @@
 #include "guest_mem.h"
 
 #define PTE_P		BIT_ULL(0)
+#define PTE_RW		BIT_ULL(1)
+#define PTE_US		BIT_ULL(2)
 #define PTE_PS		BIT_ULL(7)
+#define PTE_NX		BIT_ULL(63)
 #define PTE_ADDR_MASK	GENMASK_ULL(51, 12)
 
 /*
@@ -72,9 +75,76 @@ int kvmf_x86_write_guest_phys(struct kvmf_vcpu *vcpu, u64 gpa, const void *buf,
 	return guest_phys_copy(vcpu, gpa, (void *)buf, len, true);
 }
 
-static int guest_read_pte(struct kvmf_vcpu *vcpu, u64 gpa, unsigned int size, u64 *pte)
+/* #NPF error code bits (APM: "Nested versus Guest Page Faults"). */
+#define NPF_P		BIT_ULL(0)
+#define NPF_RSVD	BIT_ULL(3)
+
+int kvmf_x86_npt_walk(struct kvmf_vcpu *vcpu, u64 ncr3, bool nxe, u64 gpa,
+		      struct kvmf_x86_npt_walk *w)
+{
+	u64 rsvd = GENMASK_ULL(51, boot_cpu_data.x86_phys_bits) | (nxe ? 0 : PTE_NX);
+	u64 table = ncr3 & PTE_ADDR_MASK;
+	int level;
+
+	*w = (struct kvmf_x86_npt_walk) { .writable = true, .executable = true };
+	for (level = 4; level >= 1; level--) {
+		unsigned int shift = 12 + 9 * (level - 1);
+		u64 entry = 0;
+
+		/* A table outside L1's memory reads as not present. */
+		if (kvmf_x86_read_guest_phys(vcpu, table + ((gpa >> shift) & 511) * 8, &entry, 8) ||
+		    !(entry & PTE_P))
+			return -EFAULT;
+		if ((entry & rsvd) || (level == 4 && (entry & PTE_PS))) {
+			w->error = NPF_P | NPF_RSVD;
+			return -EFAULT;
+		}
+		if (!(entry & PTE_US)) {
+			w->error = NPF_P;
+			return -EFAULT;
+		}
+		if (!(entry & PTE_RW))
+			w->writable = false;
+		if (entry & PTE_NX)
+			w->executable = false;
+		/* 1 GiB and 2 MiB pages. */
+		if ((level == 3 || level == 2) && (entry & PTE_PS)) {
+			u64 page_mask = (1ull << shift) - 1;
+
+			w->gpa = (entry & PTE_ADDR_MASK & ~page_mask) | (gpa & page_mask);
+			return 0;
+		}
+		table = entry & PTE_ADDR_MASK;
+	}
+	w->gpa = table | (gpa & 0xfff);
+	return 0;
+}
+
+/*
+ * A guest physical address of paging context @p as the memslots know it:
+ * itself, or while L2 runs with nested paging, L1's through L1's table.
+ */
+static int guest_phys_of(struct kvmf_vcpu *vcpu, const struct kvmf_x86_paging *p, u64 gpa,
+			 u64 *out)
+{
+	struct kvmf_x86_npt_walk w;
+
+	if (!p->nested_paging) {
+		*out = gpa;
+		return 0;
+	}
+	if (kvmf_x86_npt_walk(vcpu, p->ncr3, p->nested_nxe, gpa, &w))
+		return -EFAULT;
+	*out = w.gpa;
+	return 0;
+}
+
+static int guest_read_pte(struct kvmf_vcpu *vcpu, const struct kvmf_x86_paging *p, u64 gpa,
+			  unsigned int size, u64 *pte)
 {
 	*pte = 0;
+	if (guest_phys_of(vcpu, p, gpa, &gpa))
+		return -EFAULT;
 	return kvmf_x86_read_guest_phys(vcpu, gpa, pte, size);
 }
 
@@ -84,14 +154,14 @@ static int guest_walk_32(struct kvmf_vcpu *vcpu, const struct kvmf_x86_paging *p
 {
 	u64 pde, pte;
 
-	if (guest_read_pte(vcpu, (p->cr3 & 0xfffff000) + (va >> 22) * 4, 4, &pde) ||
+	if (guest_read_pte(vcpu, p, (p->cr3 & 0xfffff000) + (va >> 22) * 4, 4, &pde) ||
 	    !(pde & PTE_P))
 		return -EFAULT;
 	if ((pde & PTE_PS) && (p->cr4 & X86_CR4_PSE)) {
 		*gpa = (pde & 0xffc00000) | (va & 0x3fffff);
 		return 0;
 	}
-	if (guest_read_pte(vcpu, (pde & 0xfffff000) + ((va >> 12) & 0x3ff) * 4, 4, &pte) ||
+	if (guest_read_pte(vcpu, p, (pde & 0xfffff000) + ((va >> 12) & 0x3ff) * 4, 4, &pte) ||
 	    !(pte & PTE_P))
 		return -EFAULT;
 	*gpa = (pte & 0xfffff000) | (va & 0xfff);
@@ -113,7 +183,7 @@ static int guest_walk_64(struct kvmf_vcpu *vcpu, const struct kvmf_x86_paging *p
 		unsigned int index = (va >> shift) & (level == 3 && levels == 3 ? 3 : 511);
 		u64 entry;
 
-		if (guest_read_pte(vcpu, table + index * 8, 8, &entry) || !(entry & PTE_P))
+		if (guest_read_pte(vcpu, p, table + index * 8, 8, &entry) || !(entry & PTE_P))
 			return -EFAULT;
 		/* 1 GiB and 2 MiB pages; the PAE top level has no such bit. */
 		if (level > 1 && level < 4 && (entry & PTE_PS) && !(levels == 3 && level == 3)) {
@@ -128,8 +198,8 @@ static int guest_walk_64(struct kvmf_vcpu *vcpu, const struct kvmf_x86_paging *p
 	return 0;
 }
 
-int kvmf_x86_gva_to_gpa(struct kvmf_vcpu *vcpu, const struct kvmf_x86_paging *p, u64 gva,
-			u64 *gpa)
+/* @gva through the guest's own tables, to its own physical address. */
+static int guest_walk(struct kvmf_vcpu *vcpu, const struct kvmf_x86_paging *p, u64 gva, u64 *gpa)
 {
 	if (!(p->cr0 & X86_CR0_PG)) {
 		*gpa = gva & 0xffffffff;
@@ -140,6 +210,14 @@ int kvmf_x86_gva_to_gpa(struct kvmf_vcpu *vcpu, const struct kvmf_x86_paging *p,
 	if (p->cr4 & X86_CR4_PAE)
 		return guest_walk_64(vcpu, p, (u32)gva, 3, gpa);
 	return guest_walk_32(vcpu, p, gva, gpa);
+}
+
+int kvmf_x86_gva_to_gpa(struct kvmf_vcpu *vcpu, const struct kvmf_x86_paging *p, u64 gva,
+			u64 *gpa)
+{
+	if (guest_walk(vcpu, p, gva, gpa))
+		return -EFAULT;
+	return guest_phys_of(vcpu, p, *gpa, gpa);
 }
 
 /* Copies between @buf and guest linear memory, page by page through the guest's tables. */

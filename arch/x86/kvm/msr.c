@@ -35,7 +35,7 @@ static bool is_canonical(u64 addr)
 }
 
 /* Every byte of PAT must be a memory type: UC, WC, WT, WP, WB or UC-. */
-static bool pat_valid(u64 pat)
+bool kvmf_x86_pat_valid(u64 pat)
 {
 	unsigned int i;
 
@@ -67,7 +67,7 @@ static bool msr_write_valid(struct kvmf_vcpu *vcpu, u32 index, u64 data, bool ho
 	case MSR_EFER:
 		return !(data & ~KVMF_EFER_VALID);
 	case MSR_IA32_CR_PAT:
-		return pat_valid(data);
+		return kvmf_x86_pat_valid(data);
 	case MSR_LSTAR:
 	case MSR_CSTAR:
 	case MSR_KERNEL_GS_BASE:

@@ -440,6 +440,32 @@ out_unlock_srcu:
 	return r;
 }
 
+/*
+ * The host physical address and write access of the leaf that maps @gpa,
+ * and the flush generation it was read in: a copy made of it (the shadow
+ * of a nested guest's nested page table) is good until the generation
+ * moves.  -ENOENT if no leaf maps @gpa now.
+ */
+int kvmf_tdp_leaf(struct kvmf_vm *vm, u64 gpa, u64 *hpa, bool *writable, u64 *generation)
+{
+	struct kvmf_tdp *tdp = &vm->arch.tdp;
+	int level, r = -ENOENT;
+	u64 *entry;
+
+	raw_spin_lock(&tdp->lock);
+	entry = tdp_lookup(tdp, gpa >> PAGE_SHIFT, &level);
+	if (entry && (*entry & TDP_P)) {
+		u64 page_mask = level == 2 ? SZ_2M - 1 : PAGE_SIZE - 1;
+
+		*hpa = ((*entry & TDP_PFN_MASK & ~page_mask) | (gpa & page_mask)) & PAGE_MASK;
+		*writable = *entry & TDP_RW;
+		*generation = atomic64_read(&tdp->flush_generation);
+		r = 0;
+	}
+	raw_spin_unlock(&tdp->lock);
+	return r;
+}
+
 /* What a range walk does to each present leaf. */
 enum tdp_walk_op {
 	TDP_WALK_UNMAP,		/* remove it */

@@ -33,6 +33,8 @@ phys_addr_t kvmf_tdp_root_pa(struct kvmf_vm *vm);
  */
 int kvmf_tdp_fault(struct kvmf_vm *vm, u64 gpa, bool write);
 
+int kvmf_tdp_leaf(struct kvmf_vm *vm, u64 gpa, u64 *hpa, bool *writable, u64 *generation);
+
 /* The kvmf_arch_ops MMU callbacks (include/kvmfork/arch_ops.h). */
 void kvmf_tdp_unmap_range(struct kvmf_vm *vm, u64 gfn, u64 npages, bool may_block);
 bool kvmf_tdp_age_range(struct kvmf_vm *vm, u64 gfn, u64 npages, enum kvmf_age_op op);

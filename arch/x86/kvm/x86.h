@@ -92,6 +92,7 @@ void kvmf_x86_queue_exception(struct kvmf_vcpu *vcpu, u8 vector, bool has_error,
 			      u64 cr2);
 
 /* arch/x86/kvm/msr.c */
+bool kvmf_x86_pat_valid(u64 pat);
 int kvmf_x86_get_msr(struct kvmf_vcpu *vcpu, u32 index, u64 *data, bool host);
 int kvmf_x86_set_msr(struct kvmf_vcpu *vcpu, u32 index, u64 data, bool host);
 bool kvmf_x86_guest_msr(struct kvmf_vcpu *vcpu, bool write);

@@ -50,9 +50,17 @@ struct kvmf_arch_vm {
 	void *vendor;
 };
 
-/* The guest's paging state, as the vendor backend holds it. */
+/*
+ * The guest's paging state, as the vendor backend holds it.  While a
+ * nested guest (L2) runs with nested paging, its physical addresses are
+ * translated once more, through L1's nested page table at @ncr3, to the
+ * guest physical addresses the memslots know.
+ */
 struct kvmf_x86_paging {
 	u64 cr0, cr3, cr4, efer;
+	bool nested_paging;
+	bool nested_nxe;	/* L1's EFER.NXE: the NX bit of L1's table counts */
+	u64 ncr3;
 };
 
 /* An intercepted IN, OUT, INS or OUTS, as the vendor decoded it. */

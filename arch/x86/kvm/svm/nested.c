@@ -69,7 +69,9 @@ static bool svm_cpuid_has_svm(struct kvmf_vcpu *vcpu)
 	return out[CPUID_ECX] & CPUID_80000001_ECX_SVM;
 }
 
-/* KVM_GET_SUPPORTED_CPUID: SVM, with no optional feature of leaf 0x8000000A yet. */
+#define CPUID_8000000A_EDX_NP	BIT(0)
+
+/* KVM_GET_SUPPORTED_CPUID: SVM, and of the optional features, nested paging. */
 void svm_nested_cpuid(u32 leaf, u32 out[4])
 {
 	if (!kvmf_svm_nested_enabled)
@@ -80,7 +82,7 @@ void svm_nested_cpuid(u32 leaf, u32 out[4])
 		out[CPUID_EAX] = SVM_NESTED_REVISION;
 		out[CPUID_EBX] = SVM_NESTED_NR_ASIDS;
 		out[CPUID_ECX] = 0;
-		out[CPUID_EDX] = 0;
+		out[CPUID_EDX] = CPUID_8000000A_EDX_NP;
 	}
 }
 
@@ -152,6 +154,7 @@ void svm_nested_free(struct kvmf_vcpu *vcpu)
 	struct kvmf_svm_nested *n = &to_svm(vcpu)->nested;
 
 	svm_nested_leave(vcpu);
+	svm_nested_npt_free(to_svm(vcpu));
 	free_page((unsigned long)n->vmcb02);
 	free_page((unsigned long)n->vmcb12);
 	n->vmcb02 = NULL;
@@ -194,7 +197,7 @@ int svm_nested_set_efer_svme(struct kvmf_vcpu *vcpu, bool svme, bool host)
 	if (!n->vmcb02) {
 		n->vmcb02 = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 		n->vmcb12 = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-		if (!n->vmcb02 || !n->vmcb12) {
+		if (!n->vmcb02 || !n->vmcb12 || svm_nested_npt_alloc(vcpu)) {
 			svm_nested_free(vcpu);
 			return -ENOMEM;
 		}
@@ -342,13 +345,41 @@ static bool svm_nested_save_valid(const struct vmcb_save_area *s)
 }
 
 /*
+ * Whether L2 runs with nested paging: L1 asks for it and its CPUID has it.
+ * As on KVM, NP_ENABLE counts for nothing otherwise.
+ */
+static bool svm_nested_npt_wanted(struct kvmf_vcpu *vcpu, const struct vmcb_control_area *c12)
+{
+	u32 out[4];
+
+	if (!(c12->misc_ctl & SVM_MISC_CTL_NP_ENABLE))
+		return false;
+	kvmf_x86_cpuid(vcpu, 0x8000000a, 0, out);
+	return out[CPUID_EDX] & CPUID_8000000A_EDX_NP;
+}
+
+/*
+ * With nested paging: L1's table address within MAXPHYADDR and L2's PAT
+ * valid (APM consistency checks), and L1 in long mode, whose table format
+ * (4-level) is the only one kvmfork walks (a limit of kvmfork's).
+ */
+static bool svm_nested_npt_valid(u64 l1_efer, const struct vmcb *vmcb12)
+{
+	return (l1_efer & EFER_LMA) &&
+	       !(vmcb12->control.nested_cr3 >> boot_cpu_data.x86_phys_bits) &&
+	       kvmf_x86_pat_valid(vmcb12->save.g_pat);
+}
+
+/*
  * vmcb02's controls: kvmfork's intercepts and permission maps (every port
  * and MSR exits to kvmfork, which then consults L1's maps), L1's intercepts
- * on top, kvmfork's nested page table, L1's TSC offset on top of L1's own,
- * and L1's virtual interrupt state and event to inject.
+ * on top, kvmfork's nested page table or the shadow of L1's, L1's TSC
+ * offset on top of L1's own, and L1's virtual interrupt state and event to
+ * inject.  @flush: empty the shadow whatever L1 asked.
  */
-static void svm_nested_prepare_control(struct kvmf_svm_vcpu *svm, bool inject)
+static void svm_nested_prepare_control(struct kvmf_vcpu *vcpu, bool inject, bool flush)
 {
+	struct kvmf_svm_vcpu *svm = to_svm(vcpu);
 	const struct vmcb_control_area *c01 = &svm->vmcb01->control;
 	const struct vmcb_control_area *c12 = &svm->nested.ctl12;
 	struct vmcb_control_area *c = &svm->nested.vmcb02->control;
@@ -367,7 +398,9 @@ static void svm_nested_prepare_control(struct kvmf_svm_vcpu *svm, bool inject)
 		c->event_inj_err = c12->event_inj_err;
 	}
 	c->misc_ctl = SVM_MISC_CTL_NP_ENABLE;
-	c->nested_cr3 = c01->nested_cr3;
+	svm->nested.npt = svm_nested_npt_wanted(vcpu, c12);
+	svm->nested.l1_nxe = svm->vmcb01->save.efer & EFER_NX;
+	c->nested_cr3 = svm->nested.npt ? svm_nested_npt_enter(vcpu, flush) : c01->nested_cr3;
 }
 
 /* The TSC offset changed (a write of MSR_IA32_TSC): L2's follows L1's. */
@@ -413,6 +446,9 @@ static void svm_nested_prepare_save(struct kvmf_svm_vcpu *svm, const struct vmcb
 	*s = svm->vmcb01->save;
 	svm_copy_vmrun_state(s, s12);
 	s->rflags |= X86_EFLAGS_FIXED;
+	/* L2's own PAT with nested paging; without, L2 shares L1's memory and PAT. */
+	if (svm->nested.npt)
+		s->g_pat = s12->g_pat;
 }
 
 /* Writes the exit fields of the control area back to L1's VMCB12 (read into nested.vmcb12). */
@@ -447,7 +483,9 @@ int svm_exit_vmrun(struct kvmf_vcpu *vcpu)
 		return r;
 
 	if (!svm_nested_controls_valid(&vmcb12->control) ||
-	    !svm_nested_save_valid(&vmcb12->save)) {
+	    !svm_nested_save_valid(&vmcb12->save) ||
+	    (svm_nested_npt_wanted(vcpu, &vmcb12->control) &&
+	     !svm_nested_npt_valid(svm->vmcb01->save.efer, vmcb12))) {
 		/* #VMEXIT(VMEXIT_INVALID) without running L2: GIF is clear after it. */
 		vmcb12->control.exit_code = (u64)SVM_EXIT_ERR;
 		vmcb12->control.exit_info_1 = 0;
@@ -460,7 +498,7 @@ int svm_exit_vmrun(struct kvmf_vcpu *vcpu)
 
 	n->vmcb12_gpa = gpa;
 	n->ctl12 = vmcb12->control;
-	svm_nested_prepare_control(svm, true);
+	svm_nested_prepare_control(vcpu, true, false);
 	svm_nested_prepare_save(svm, &vmcb12->save);
 	svm_switch_vmcb(vcpu, n->vmcb02);
 	n->guest_mode = true;
@@ -473,7 +511,7 @@ int svm_exit_vmrun(struct kvmf_vcpu *vcpu)
  * L2's state and the exit go to VMCB12, L1 continues after its VMRUN with
  * GIF clear and its breakpoints disabled (APM: "#VMEXIT").
  */
-static int svm_nested_vmexit(struct kvmf_vcpu *vcpu)
+int svm_nested_vmexit(struct kvmf_vcpu *vcpu)
 {
 	struct kvmf_svm_vcpu *svm = to_svm(vcpu);
 	struct kvmf_svm_nested *n = &svm->nested;
@@ -655,6 +693,7 @@ int svm_nested_before_entry(struct kvmf_vcpu *vcpu)
 		c->exit_int_info = 0;
 		return svm_nested_vmexit(vcpu);
 	}
+	svm_nested_npt_check(vcpu);
 	return KVMF_EXIT_RESUME;
 }
 
@@ -720,6 +759,7 @@ int svm_exit_invlpga(struct kvmf_vcpu *vcpu)
 {
 	if (!svm_nested_insn_allowed(vcpu))
 		return KVMF_EXIT_RESUME;
+	svm_nested_npt_zap(to_svm(vcpu));
 	to_svm(vcpu)->asid_generation = 0;
 	return svm_skip_insn(vcpu);
 }
@@ -833,7 +873,9 @@ long svm_set_nested_state(struct kvmf_vcpu *vcpu, struct kvm_nested_state __user
 		r = -EFAULT;
 		goto out;
 	}
-	if (!svm_nested_controls_valid(&blob->control) || !svm_nested_l1_save_valid(&blob->save))
+	if (!svm_nested_controls_valid(&blob->control) || !svm_nested_l1_save_valid(&blob->save) ||
+	    (svm_nested_npt_wanted(vcpu, &blob->control) &&
+	     !svm_nested_npt_valid(blob->save.efer, blob)))
 		goto out;
 
 	/* The vCPU's state so far is L2's. */
@@ -850,7 +892,7 @@ long svm_set_nested_state(struct kvmf_vcpu *vcpu, struct kvm_nested_state __user
 	n->vmcb12_gpa = hdr.hdr.svm.vmcb_pa;
 	n->ctl12 = blob->control;
 	/* An event L1 injected went in with L2's first instruction, unless that is still to come. */
-	svm_nested_prepare_control(svm, hdr.flags & KVM_STATE_NESTED_RUN_PENDING);
+	svm_nested_prepare_control(vcpu, hdr.flags & KVM_STATE_NESTED_RUN_PENDING, true);
 	n->guest_mode = true;
 	n->exit_pending = false;
 	svm->efer_svme = true;

@@ -54,6 +54,18 @@ struct kvmf_svm_nested {
 	u64 vmcb12_gpa;
 	struct vmcb_control_area ctl12;
 	bool guest_mode;
+	/*
+	 * L2 runs with nested paging (nested_npt.c): through the shadow of
+	 * L1's table (a root page, @snpt_pages with it), as old as TDP flush
+	 * generation @snpt_generation, built for L1's table and ASID.
+	 */
+	bool npt;
+	bool l1_nxe;
+	u64 *snpt_root;
+	unsigned int snpt_pages;
+	u64 snpt_generation;
+	u64 snpt_ncr3;
+	u32 snpt_asid;
 	/* An exit kvmfork raised for L2 (an exception L1 intercepts) goes to L1 next. */
 	bool exit_pending;
 	u64 pending_code, pending_info1, pending_info2;
@@ -114,11 +126,21 @@ int svm_exit_vmsave(struct kvmf_vcpu *vcpu);
 int svm_exit_stgi(struct kvmf_vcpu *vcpu);
 int svm_exit_clgi(struct kvmf_vcpu *vcpu);
 int svm_exit_invlpga(struct kvmf_vcpu *vcpu);
+int svm_nested_vmexit(struct kvmf_vcpu *vcpu);
 int svm_nested_state_size(void);
 long svm_get_nested_state(struct kvmf_vcpu *vcpu, struct kvm_nested_state __user *ustate);
 long svm_set_nested_state(struct kvmf_vcpu *vcpu, struct kvm_nested_state __user *ustate);
 
 void svm_nested_update_tsc_offset(struct kvmf_svm_vcpu *svm);
+
+/* nested_npt.c */
+int svm_nested_npt_alloc(struct kvmf_vcpu *vcpu);
+void svm_nested_npt_free(struct kvmf_svm_vcpu *svm);
+void svm_nested_npt_zap(struct kvmf_svm_vcpu *svm);
+u64 svm_nested_npt_enter(struct kvmf_vcpu *vcpu, bool flush);
+void svm_nested_npt_check(struct kvmf_vcpu *vcpu);
+bool svm_nested_npt_stale(struct kvmf_vcpu *vcpu);
+int svm_nested_npf(struct kvmf_vcpu *vcpu);
 
 /* svm.c and svm_exit.c, for nested.c */
 u64 svm_guest_efer(struct kvmf_svm_vcpu *svm);

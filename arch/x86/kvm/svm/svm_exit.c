@@ -53,9 +53,14 @@ static int svm_exit_unexpected(struct kvmf_vcpu *vcpu)
 static void svm_get_paging(struct kvmf_vcpu *vcpu, struct kvmf_x86_paging *p)
 {
 	const struct vmcb_save_area *save = &svm_vmcb(vcpu)->save;
+	const struct kvmf_svm_nested *n = &to_svm(vcpu)->nested;
 
 	*p = (struct kvmf_x86_paging) {
 		.cr0 = save->cr0, .cr3 = save->cr3, .cr4 = save->cr4, .efer = save->efer,
+		/* L2 with nested paging: its physical addresses go through L1's table. */
+		.nested_paging = n->guest_mode && n->npt,
+		.nested_nxe = n->l1_nxe,
+		.ncr3 = n->ctl12.nested_cr3,
 	};
 }
 
@@ -277,6 +282,8 @@ static int svm_exit_npf(struct kvmf_vcpu *vcpu)
 	struct kvmf_x86_cpu_mode m;
 	int r;
 
+	if (to_svm(vcpu)->nested.guest_mode && to_svm(vcpu)->nested.npt)
+		return svm_nested_npf(vcpu);
 	r = kvmf_tdp_fault(vcpu->vm, c->exit_info_2, c->exit_info_1 & SVM_NPF_WRITE);
 	if (r < 0) {
 		/* A fatal signal while the host page was faulted in. */

@@ -107,6 +107,12 @@ int svm_vcpu_run_once(struct kvmf_vcpu *vcpu)
 	WRITE_ONCE(vcpu->arch.guest_cpu, cpu);
 	smp_mb();
 	svm_pick_asid(vcpu, cpu);
+	/* kvmfork's table changed since the shadow of L1's was checked: check it again. */
+	if (unlikely(svm_nested_npt_stale(vcpu))) {
+		WRITE_ONCE(vcpu->arch.guest_cpu, -1);
+		local_irq_enable();
+		return KVMF_EXIT_RESUME;
+	}
 
 	/*
 	 * GIF=0 holds every interrupt and NMI from here to STGI; IF=1 lets a

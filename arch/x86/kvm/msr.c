@@ -34,20 +34,6 @@ static bool is_canonical(u64 addr)
 	return (u64)(((s64)addr << 16) >> 16) == addr;
 }
 
-/* Every byte of PAT must be a memory type: UC, WC, WT, WP, WB or UC-. */
-bool kvmf_x86_pat_valid(u64 pat)
-{
-	unsigned int i;
-
-	for (i = 0; i < 8; i++) {
-		u8 type = pat >> (8 * i);
-
-		if (type > 7 || type == 2 || type == 3)
-			return false;
-	}
-	return true;
-}
-
 static bool guest_has_tsc_aux(struct kvmf_vcpu *vcpu)
 {
 	u32 ext[4], leaf7[4];

@@ -107,10 +107,8 @@ int kvmf_x86_pio(struct kvmf_vcpu *vcpu, const struct kvmf_pio_insn *insn)
 				return pio_fault(vcpu, insn);
 			pio_string_advance(vcpu, insn, count);
 		}
-	} else {
-		if (!insn->in)
-			memcpy(data, &vcpu->arch.regs[KVMF_REG_RAX], insn->size);
-		vcpu->arch.rip = insn->next_rip;
+	} else if (!insn->in) {
+		memcpy(data, &vcpu->arch.regs[KVMF_REG_RAX], insn->size);
 	}
 
 	run->exit_reason = KVM_EXIT_IO;
@@ -120,7 +118,14 @@ int kvmf_x86_pio(struct kvmf_vcpu *vcpu, const struct kvmf_pio_insn *insn)
 	run->io.count = count;
 	run->io.data_offset = KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
 
-	vcpu->arch.pio = (struct kvmf_pio) { .pending = insn->in, .insn = *insn, .count = count };
+	/*
+	 * IN and OUT finish on the next KVM_RUN: until then RIP stays on the
+	 * instruction, as on KVM, for a VMM that reads the registers at the
+	 * exit.  A string OUT is done already.
+	 */
+	vcpu->arch.pio = (struct kvmf_pio) {
+		.pending = insn->in || !insn->string, .insn = *insn, .count = count,
+	};
 	return KVMF_EXIT_TO_USER;
 }
 
@@ -137,7 +142,10 @@ static void pio_complete_in(struct kvmf_vcpu *vcpu, const void *data, u8 size)
 		*rax = *(const u32 *)data;
 }
 
-/* Finishes an IN or INS that went to userspace: its data is in the PIO page now. */
+/*
+ * Finishes an IN, OUT or INS that went to userspace: the data of an IN is
+ * in the PIO page now.
+ */
 void kvmf_x86_pio_complete(struct kvmf_vcpu *vcpu)
 {
 	struct kvmf_pio *pio = &vcpu->arch.pio;
@@ -149,7 +157,9 @@ void kvmf_x86_pio_complete(struct kvmf_vcpu *vcpu)
 	pio->pending = false;
 
 	if (!insn->string) {
-		pio_complete_in(vcpu, data, insn->size);
+		if (insn->in)
+			pio_complete_in(vcpu, data, insn->size);
+		vcpu->arch.rip = insn->next_rip;
 		return;
 	}
 	/*

@@ -29,7 +29,7 @@
 #define KVMF_RESET_RDX		0x600
 #define KVMF_RESET_RIP		0xfff0
 
-static const struct kvmf_x86_vendor_ops *kvmf_x86_vendor;
+const struct kvmf_x86_vendor_ops *kvmf_x86_vendor;
 
 static int kvmf_x86_hardware_setup(void)
 {
@@ -82,6 +82,9 @@ static long kvmf_x86_check_extension(struct kvmf_vm *vm, long cap)
 	switch (cap) {
 	case KVM_CAP_READONLY_MEM:	/* writes to read-only slots exit as MMIO */
 	case KVM_CAP_MP_STATE:
+	case KVM_CAP_USER_NMI:
+	case KVM_CAP_VCPU_EVENTS:
+	case KVM_CAP_INTR_SHADOW:
 	case KVM_CAP_DISABLE_QUIRKS:
 		return 1;
 	case KVM_CAP_DISABLE_QUIRKS2:
@@ -279,10 +282,14 @@ void kvmf_x86_queue_exception(struct kvmf_vcpu *vcpu, u8 vector, bool has_error,
 	kvmf_x86_vendor->queue_exception(vcpu, vector, has_error, error, cr2);
 }
 
-static int kvmf_x86_vcpu_run(struct kvmf_vcpu *vcpu)
+static int kvmf_x86_vcpu_run_loop(struct kvmf_vcpu *vcpu)
 {
 	int r;
 
+	/* No in-kernel local APIC: the VMM's TPR comes in with every KVM_RUN. */
+	r = kvmf_x86_load_run_cr8(vcpu);
+	if (r)
+		return r;
 	kvmf_x86_pio_complete(vcpu);
 	r = kvmf_x86_mmio_complete(vcpu);
 	if (r != KVMF_EXIT_RESUME)
@@ -313,9 +320,23 @@ static int kvmf_x86_vcpu_run(struct kvmf_vcpu *vcpu)
 		r = kvmf_x86_vendor->vcpu_run_once(vcpu);
 		if (r != KVMF_EXIT_RESUME)
 			break;
+		if (kvmf_x86_irq_window_open(vcpu)) {
+			vcpu->run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
+			r = KVMF_EXIT_TO_USER;
+			break;
+		}
 	}
 
 	fpu_swap_kvm_fpstate(&vcpu->arch.guest_fpu, false);
+	return r;
+}
+
+/* Whatever the outcome, kvm_run tells the VMM where the guest stands. */
+static int kvmf_x86_vcpu_run(struct kvmf_vcpu *vcpu)
+{
+	int r = kvmf_x86_vcpu_run_loop(vcpu);
+
+	kvmf_x86_sync_run(vcpu);
 	return r;
 }
 

@@ -50,6 +50,27 @@ struct kvmf_x86_vendor_ops {
 	/* Deliver an exception on the next entry (@cr2 for #PF). */
 	void (*queue_exception)(struct kvmf_vcpu *vcpu, u8 vector, bool has_error,
 				u32 error, u64 cr2);
+	/*
+	 * Interrupts and NMIs from userspace (irq.c): whether the guest can
+	 * take one now, and delivering it on the next entry.  inject_* return
+	 * false if it must still wait (it became an exit to a nested guest's
+	 * hypervisor instead).  enable_irq_window makes the guest exit as soon
+	 * as it could take an interrupt.
+	 */
+	bool (*interrupt_allowed)(struct kvmf_vcpu *vcpu);
+	bool (*inject_irq)(struct kvmf_vcpu *vcpu, u8 vector);
+	void (*enable_irq_window)(struct kvmf_vcpu *vcpu);
+	bool (*nmi_allowed)(struct kvmf_vcpu *vcpu);
+	bool (*inject_nmi)(struct kvmf_vcpu *vcpu);
+	u8 (*get_cr8)(struct kvmf_vcpu *vcpu);
+	void (*set_cr8)(struct kvmf_vcpu *vcpu, u8 cr8);
+	/*
+	 * KVM_GET/SET_VCPU_EVENTS: the exception, NMI or soft interrupt being
+	 * delivered, the interrupt shadow and NMI blocking.  set_events gets
+	 * checked input.
+	 */
+	void (*get_events)(struct kvmf_vcpu *vcpu, struct kvm_vcpu_events *ev);
+	void (*set_events)(struct kvmf_vcpu *vcpu, const struct kvm_vcpu_events *ev);
 	/* Adds what the vendor virtualizes to a leaf of KVM_GET_SUPPORTED_CPUID. */
 	void (*cpuid_supported)(u32 leaf, u32 out[4]);
 	/* Nested virtualization: KVM_CAP_NESTED_STATE and KVM_GET/SET_NESTED_STATE. */
@@ -68,6 +89,8 @@ struct kvmf_x86_cpu_mode {
 };
 
 extern const struct kvmf_x86_vendor_ops kvmf_svm_vendor_ops;
+/* The backend serving this host, for x86 common code. */
+extern const struct kvmf_x86_vendor_ops *kvmf_x86_vendor;
 
 /* arch/x86/kvm/x86.c: services for vendor backends. */
 void kvmf_x86_kick_vcpus(struct kvmf_vm *vm);
@@ -91,8 +114,21 @@ int kvmf_x86_emulation_failure(struct kvmf_vcpu *vcpu);
 void kvmf_x86_queue_exception(struct kvmf_vcpu *vcpu, u8 vector, bool has_error, u32 error,
 			      u64 cr2);
 
+/* Every byte of PAT must be a memory type: UC, WC, WT, WP, WB or UC-. */
+static inline bool kvmf_x86_pat_valid(u64 pat)
+{
+	unsigned int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 type = pat >> (8 * i);
+
+		if (type > 7 || type == 2 || type == 3)
+			return false;
+	}
+	return true;
+}
+
 /* arch/x86/kvm/msr.c */
-bool kvmf_x86_pat_valid(u64 pat);
 int kvmf_x86_get_msr(struct kvmf_vcpu *vcpu, u32 index, u64 *data, bool host);
 int kvmf_x86_set_msr(struct kvmf_vcpu *vcpu, u32 index, u64 data, bool host);
 bool kvmf_x86_guest_msr(struct kvmf_vcpu *vcpu, bool write);
@@ -120,6 +156,16 @@ long kvmf_vcpu_get_xcrs(void *obj, void *data, unsigned long arg);
 long kvmf_vcpu_set_xcrs(void *obj, void *data, unsigned long arg);
 long kvmf_vcpu_get_mp_state(void *obj, void *data, unsigned long arg);
 long kvmf_vcpu_set_mp_state(void *obj, void *data, unsigned long arg);
+
+/* arch/x86/kvm/irq.c */
+long kvmf_vcpu_interrupt(void *obj, void *data, unsigned long arg);
+long kvmf_vcpu_nmi(void *obj, void *data, unsigned long arg);
+long kvmf_vcpu_get_vcpu_events(void *obj, void *data, unsigned long arg);
+long kvmf_vcpu_set_vcpu_events(void *obj, void *data, unsigned long arg);
+int kvmf_x86_load_run_cr8(struct kvmf_vcpu *vcpu);
+void kvmf_x86_inject_events(struct kvmf_vcpu *vcpu);
+bool kvmf_x86_irq_window_open(struct kvmf_vcpu *vcpu);
+void kvmf_x86_sync_run(struct kvmf_vcpu *vcpu);
 
 /* arch/x86/kvm/x86.c */
 long kvmf_vcpu_get_nested_state(void *obj, void *data, unsigned long arg);

@@ -76,7 +76,7 @@ struct kvmf_pio_insn {
 	struct kvmf_x86_paging paging;
 };
 
-/* A port I/O exit that userspace still has to complete (IN and INS). */
+/* A port I/O exit that userspace still has to complete (IN, OUT and INS). */
 struct kvmf_pio {
 	bool pending;
 	struct kvmf_pio_insn insn;
@@ -110,6 +110,10 @@ struct kvmf_arch_vcpu {
 	struct kvmf_cpuid_table *cpuid;
 	/* XCR0 as the guest has it (x87 only while XSAVE is not offered). */
 	u64 xcr0;
+	/* KVM_INTERRUPT's vector and KVM_NMI's NMIs, waiting for the guest (irq.c). */
+	bool irq_pending;
+	u8 irq_vector;
+	unsigned int nmi_pending;
 	/* Set at the first KVM_RUN: some state may not change after it. */
 	bool has_run;
 	/* MSR_TSC_AUX as the guest sees it (loaded around VMRUN when it differs). */

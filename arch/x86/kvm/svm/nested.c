@@ -35,7 +35,7 @@
 
 bool kvmf_svm_nested_enabled = true;
 module_param_named(nested, kvmf_svm_nested_enabled, bool, 0444);
-MODULE_PARM_DESC(nested, "Offer SVM to guests, so that they can run their own guests (default: on)");
+MODULE_PARM_DESC(nested, "Offer SVM to guests, so that they can run guests (default: on)");
 
 #define CPUID_80000001_ECX_SVM	BIT(2)
 /* Fn8000_000A: SVM revision 1, and the ASIDs L1 may use (as many as KVM offers). */
@@ -46,9 +46,6 @@ MODULE_PARM_DESC(nested, "Offer SVM to guests, so that they can run their own gu
 #define SVM_VM_CR_LOCK		BIT_ULL(3)
 #define SVM_VM_CR_VALID		GENMASK_ULL(4, 0)
 
-/* Sizes of L1's permission maps that VMRUN checks against MAXPHYADDR. */
-#define SVM_IOPM_SIZE		(3 * PAGE_SIZE)
-#define SVM_MSRPM_SIZE		(2 * PAGE_SIZE)
 
 /* int_ctl bits L1 controls for L2 (virtual TPR and the virtual interrupt it injects). */
 #define SVM_INT_CTL_V_INTR_VECTOR	GENMASK_ULL(39, 32)
@@ -60,6 +57,22 @@ MODULE_PARM_DESC(nested, "Offer SVM to guests, so that they can run their own gu
 #define SVM_INT_CTL_TO_L1	(SVM_INT_CTL_V_TPR_MASK | SVM_INT_CTL_V_IRQ)
 
 #define SVM_DR7_RESET		0x400ull
+
+/* This machine's limits, for the checks of nested_checks.c. */
+static const struct svm_nested_limits *svm_limits(void)
+{
+	static struct svm_nested_limits limits;
+
+	/* Set once, to the same values by whoever comes first. */
+	limits.phys_bits = boot_cpu_data.x86_phys_bits;
+	limits.cr4_allowed = svm_cr4_allowed();
+	return &limits;
+}
+
+static bool svm_gpa_page_valid(u64 gpa)
+{
+	return svm_nested_gpa_page_valid(svm_limits(), gpa);
+}
 
 static bool svm_cpuid_has_svm(struct kvmf_vcpu *vcpu)
 {
@@ -86,11 +99,6 @@ void svm_nested_cpuid(u32 leaf, u32 out[4])
 	}
 }
 
-/* A page-aligned guest physical address the CPU could address. */
-static bool svm_gpa_page_valid(u64 gpa)
-{
-	return PAGE_ALIGNED(gpa) && !(gpa >> boot_cpu_data.x86_phys_bits);
-}
 
 /*
  * Makes @to the VMCB the CPU runs.  RAX, RSP, RIP and RFLAGS, which kvmfork
@@ -270,7 +278,7 @@ static bool svm_nested_insn_allowed(struct kvmf_vcpu *vcpu)
 	return true;
 }
 
-/* The VMCB address in RAX (EAX outside 64-bit mode); #GP if it is not a page the CPU could address. */
+/* The VMCB address in RAX (EAX outside 64-bit mode); #GP unless the CPU could address it. */
 static bool svm_nested_vmcb_gpa(struct kvmf_vcpu *vcpu, u64 *gpa)
 {
 	const struct vmcb_save_area *save = &to_svm(vcpu)->vmcb->save;
@@ -285,64 +293,6 @@ static bool svm_nested_vmcb_gpa(struct kvmf_vcpu *vcpu, u64 *gpa)
 	return true;
 }
 
-/* APM: "Event Injection": the types and vectors an EVENTINJ may name. */
-static bool svm_event_inj_valid(u32 event)
-{
-	u32 type = event & SVM_EVTINJ_TYPE_MASK;
-	u8 vector = event & SVM_EVTINJ_VECTOR_MASK;
-
-	if (!(event & SVM_EVTINJ_VALID))
-		return true;
-	switch (type) {
-	case SVM_EVTINJ_TYPE_INTR:
-	case SVM_EVTINJ_TYPE_NMI:
-	case SVM_EVTINJ_TYPE_SOFT_INT:
-		return true;
-	case SVM_EVTINJ_TYPE_EXCEPTION:
-		return vector < 32 && vector != X86_TRAP_NMI;
-	default:
-		return false;
-	}
-}
-
-static bool svm_bitmap_valid(u64 pa, u64 size)
-{
-	return !(((pa & PAGE_MASK) + size - 1) >> boot_cpu_data.x86_phys_bits);
-}
-
-/* APM: "Canonicalization and Consistency Checks", for VMCB12's controls. */
-static bool svm_nested_controls_valid(const struct vmcb_control_area *c)
-{
-	return vmcb_is_intercept(c, SVM_I_VMRUN) && c->asid &&
-	       svm_bitmap_valid(c->iopm_base_pa, SVM_IOPM_SIZE) &&
-	       svm_bitmap_valid(c->msrpm_base_pa, SVM_MSRPM_SIZE) &&
-	       svm_event_inj_valid(c->event_inj);
-}
-
-/* EFER bits a guest of kvmfork may have: SCE, LME, LMA, NXE and SVME. */
-#define SVM_NESTED_EFER_VALID	(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX | EFER_SVME)
-
-/* ...and for the state VMCB12 gives L2. */
-static bool svm_nested_save_valid(const struct vmcb_save_area *s)
-{
-	bool long_paging = (s->efer & EFER_LME) && (s->cr0 & X86_CR0_PG);
-
-	if (!(s->efer & EFER_SVME) || (s->efer & ~SVM_NESTED_EFER_VALID))
-		return false;
-	if (upper_32_bits(s->cr0) || (!(s->cr0 & X86_CR0_CD) && (s->cr0 & X86_CR0_NW)))
-		return false;
-	if (!svm_cr4_valid(s->cr4) || upper_32_bits(s->dr6) || upper_32_bits(s->dr7))
-		return false;
-	if (long_paging) {
-		if (!(s->cr4 & X86_CR4_PAE) || !(s->cr0 & X86_CR0_PE))
-			return false;
-		if ((s->cs.attrib & VMCB_ATTR_L) && (s->cs.attrib & VMCB_ATTR_DB))
-			return false;
-		if (s->cr3 >> boot_cpu_data.x86_phys_bits)
-			return false;
-	}
-	return true;
-}
 
 /*
  * Whether L2 runs with nested paging: L1 asks for it and its CPUID has it.
@@ -358,17 +308,6 @@ static bool svm_nested_npt_wanted(struct kvmf_vcpu *vcpu, const struct vmcb_cont
 	return out[CPUID_EDX] & CPUID_8000000A_EDX_NP;
 }
 
-/*
- * With nested paging: L1's table address within MAXPHYADDR and L2's PAT
- * valid (APM consistency checks), and L1 in long mode, whose table format
- * (4-level) is the only one kvmfork walks (a limit of kvmfork's).
- */
-static bool svm_nested_npt_valid(u64 l1_efer, const struct vmcb *vmcb12)
-{
-	return (l1_efer & EFER_LMA) &&
-	       !(vmcb12->control.nested_cr3 >> boot_cpu_data.x86_phys_bits) &&
-	       kvmf_x86_pat_valid(vmcb12->save.g_pat);
-}
 
 /*
  * vmcb02's controls: kvmfork's intercepts and permission maps (every port
@@ -388,6 +327,9 @@ static void svm_nested_prepare_control(struct kvmf_vcpu *vcpu, bool inject, bool
 	memset(c, 0, sizeof(*c));
 	for (i = 0; i < SVM_IWORD_COUNT; i++)
 		c->intercepts[i] = c01->intercepts[i] | c12->intercepts[i];
+	/* L2's TPR is L1's business, not the VMM's: CR8 writes exit only for L1. */
+	if (!vmcb_is_intercept(c12, SVM_I_CR8_WRITE))
+		vmcb_clear_intercept(c, SVM_I_CR8_WRITE);
 	c->iopm_base_pa = c01->iopm_base_pa;
 	c->msrpm_base_pa = c01->msrpm_base_pa;
 	c->tsc_offset = c01->tsc_offset + c12->tsc_offset;
@@ -482,10 +424,10 @@ int svm_exit_vmrun(struct kvmf_vcpu *vcpu)
 	if (r != KVMF_EXIT_RESUME)
 		return r;
 
-	if (!svm_nested_controls_valid(&vmcb12->control) ||
-	    !svm_nested_save_valid(&vmcb12->save) ||
+	if (!svm_nested_controls_valid(svm_limits(), &vmcb12->control) ||
+	    !svm_nested_save_valid(svm_limits(), &vmcb12->save) ||
 	    (svm_nested_npt_wanted(vcpu, &vmcb12->control) &&
-	     !svm_nested_npt_valid(svm->vmcb01->save.efer, vmcb12))) {
+	     !svm_nested_npt_valid(svm_limits(), svm->vmcb01->save.efer, vmcb12))) {
 		/* #VMEXIT(VMEXIT_INVALID) without running L2: GIF is clear after it. */
 		vmcb12->control.exit_code = (u64)SVM_EXIT_ERR;
 		vmcb12->control.exit_info_1 = 0;
@@ -578,23 +520,16 @@ static bool svm_nested_l1_ioio(struct kvmf_vcpu *vcpu, const struct vmcb_control
 static bool svm_nested_l1_msr(struct kvmf_vcpu *vcpu, const struct vmcb_control_area *c12,
 			      u32 index, bool write)
 {
-	static const u32 range_base[] = { 0, 0xc0000000, 0xc0010000 };
-	unsigned int i;
 	u64 bit;
 	u8 byte;
 
 	if (!vmcb_is_intercept(c12, SVM_I_MSR_PROT))
 		return false;
-	for (i = 0; i < ARRAY_SIZE(range_base); i++) {
-		if (index - range_base[i] >= 0x2000)
-			continue;
-		bit = (u64)i * 0x2000 * 2 + (index - range_base[i]) * 2 + write;
-		if (kvmf_x86_read_guest_phys(vcpu, (c12->msrpm_base_pa & PAGE_MASK) + bit / 8,
-					     &byte, 1))
-			return true;
-		return byte & BIT(bit % 8);
-	}
-	return true;
+	if (!svm_nested_msrpm_bit(index, write, &bit))
+		return true;
+	if (kvmf_x86_read_guest_phys(vcpu, (c12->msrpm_base_pa & PAGE_MASK) + bit / 8, &byte, 1))
+		return true;
+	return byte & BIT(bit % 8);
 }
 
 /* Whether L1 asked for the exit that vmcb02 holds. */
@@ -605,12 +540,18 @@ static bool svm_nested_l1_wants(struct kvmf_vcpu *vcpu)
 	const struct vmcb_control_area *c12 = &svm->nested.ctl12;
 	u64 code = c->exit_code;
 
+	/* kvmfork's own step over an NMI handler's IRET in L2. */
+	if (code == SVM_EXIT_DB && svm->nmi_singlestep)
+		return false;
 	switch (code) {
 	/* The host's interrupts and NMIs, not L1's: kvmfork takes them. */
 	case SVM_EXIT_INTR:
 	case SVM_EXIT_NMI:
 	case SVM_EXIT_SMI:
-	/* L2 runs in L1's physical address space: its faults there are kvmfork's. */
+	/*
+	 * Nested page faults are kvmfork's: in its own table, or in the
+	 * shadow of L1's, whose faults it hands to L1 itself (nested_npt.c).
+	 */
 	case SVM_EXIT_NPF:
 		return false;
 	case SVM_EXIT_IOIO:
@@ -820,12 +761,6 @@ long svm_get_nested_state(struct kvmf_vcpu *vcpu, struct kvm_nested_state __user
 	return 0;
 }
 
-/* L1's state in a restored blob: it ran VMRUN, so in protected mode with paging, not VM86. */
-static bool svm_nested_l1_save_valid(const struct vmcb_save_area *s)
-{
-	return (s->cr0 & X86_CR0_PG) && (s->cr0 & X86_CR0_PE) &&
-	       !(s->rflags & X86_EFLAGS_VM) && svm_nested_save_valid(s);
-}
 
 /*
  * KVM_SET_NESTED_STATE.  Out of guest mode only GIF is set.  Into guest
@@ -836,36 +771,26 @@ static bool svm_nested_l1_save_valid(const struct vmcb_save_area *s)
  */
 long svm_set_nested_state(struct kvmf_vcpu *vcpu, struct kvm_nested_state __user *ustate)
 {
-	const u16 known = KVM_STATE_NESTED_GUEST_MODE | KVM_STATE_NESTED_RUN_PENDING |
-			  KVM_STATE_NESTED_GIF_SET;
 	struct kvmf_svm_vcpu *svm = to_svm(vcpu);
 	struct kvmf_svm_nested *n = &svm->nested;
 	struct kvm_nested_state hdr;
 	struct vmcb *blob, *v01 = svm->vmcb01;
 	struct vmcb_save_area *s01 = &v01->save;
-	long r = -EINVAL;
+	const struct svm_nested_limits *l = svm_limits();
+	long r;
 
 	if (copy_from_user(&hdr, ustate, sizeof(hdr)))
 		return -EFAULT;
-	if (hdr.format != KVM_STATE_NESTED_FORMAT_SVM || (hdr.flags & ~known) ||
-	    hdr.size < sizeof(hdr))
-		return -EINVAL;
-	if ((hdr.flags & KVM_STATE_NESTED_RUN_PENDING) &&
-	    !(hdr.flags & KVM_STATE_NESTED_GUEST_MODE))
-		return -EINVAL;
-	/* Without EFER.SVME there is nothing nested, and GIF must be set (as KVM requires). */
-	if (!(svm_guest_efer(svm) & EFER_SVME) && hdr.flags != KVM_STATE_NESTED_GIF_SET)
-		return -EINVAL;
-
+	r = svm_nested_state_check(l, &hdr, svm_guest_efer(svm) & EFER_SVME);
+	if (r)
+		return r;
 	if (!(hdr.flags & KVM_STATE_NESTED_GUEST_MODE)) {
 		svm_nested_leave(vcpu);
 		svm->gif = hdr.flags & KVM_STATE_NESTED_GIF_SET;
 		return 0;
 	}
 
-	if (!svm_gpa_page_valid(hdr.hdr.svm.vmcb_pa) ||
-	    hdr.size < sizeof(hdr) + KVM_STATE_NESTED_SVM_VMCB_SIZE)
-		return -EINVAL;
+	r = -EINVAL;
 	blob = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
 	if (!blob)
 		return -ENOMEM;
@@ -873,9 +798,10 @@ long svm_set_nested_state(struct kvmf_vcpu *vcpu, struct kvm_nested_state __user
 		r = -EFAULT;
 		goto out;
 	}
-	if (!svm_nested_controls_valid(&blob->control) || !svm_nested_l1_save_valid(&blob->save) ||
+	if (!svm_nested_controls_valid(l, &blob->control) ||
+	    !svm_nested_l1_save_valid(l, &blob->save) ||
 	    (svm_nested_npt_wanted(vcpu, &blob->control) &&
-	     !svm_nested_npt_valid(blob->save.efer, blob)))
+	     !svm_nested_npt_valid(l, blob->save.efer, blob)))
 		goto out;
 
 	/* The vCPU's state so far is L2's. */

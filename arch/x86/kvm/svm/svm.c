@@ -174,6 +174,8 @@ static void svm_vm_destroy(struct kvmf_vm *vm)
 
 /* Intercepts every guest has: what kvmfork must see or must not let run. */
 static const enum svm_intercept svm_base_intercepts[] = {
+	/* No in-kernel local APIC: the VMM hears of the TPR going down. */
+	SVM_I_CR8_WRITE,
 	SVM_I_UD,
 	SVM_I_INTR, SVM_I_NMI, SVM_I_SMI, SVM_I_CPUID, SVM_I_RSM, SVM_I_INVD,
 	SVM_I_HLT, SVM_I_INVLPGA, SVM_I_IOIO_PROT, SVM_I_MSR_PROT, SVM_I_TASK_SWITCH,
@@ -362,7 +364,7 @@ u64 svm_guest_efer(struct kvmf_svm_vcpu *svm)
 }
 
 /* CR4 bits a guest may set: those the host CPU implements that SVM guests can use. */
-static u64 svm_cr4_allowed(void)
+u64 svm_cr4_allowed(void)
 {
 	u64 allowed = X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE | X86_CR4_PSE |
 		      X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE | X86_CR4_PCE | X86_CR4_OSFXSR |
@@ -620,6 +622,15 @@ const struct kvmf_x86_vendor_ops kvmf_svm_vendor_ops = {
 	.get_msr		= svm_get_msr,
 	.set_msr		= svm_set_msr,
 	.queue_exception	= svm_queue_exception,
+	.interrupt_allowed	= svm_interrupt_allowed,
+	.inject_irq		= svm_inject_irq,
+	.enable_irq_window	= svm_enable_irq_window,
+	.nmi_allowed		= svm_nmi_allowed,
+	.inject_nmi		= svm_inject_nmi,
+	.get_cr8		= svm_get_cr8,
+	.set_cr8		= svm_set_cr8,
+	.get_events		= svm_get_events,
+	.set_events		= svm_set_events,
 	.cpuid_supported	= svm_nested_cpuid,
 	.nested_state_size	= svm_nested_state_size,
 	.get_nested_state	= svm_get_nested_state,

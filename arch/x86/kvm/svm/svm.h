@@ -91,6 +91,14 @@ struct kvmf_svm_vcpu {
 	bool efer_svme;
 	bool gif;
 	u64 vm_cr;
+	/*
+	 * NMIs are blocked from an injected NMI to its handler's IRET, which
+	 * kvmfork intercepts and steps over (svm_irq.c); whether the guest
+	 * had TF set itself then.
+	 */
+	bool nmi_masked;
+	bool nmi_singlestep;
+	bool nmi_guest_tf;
 	/* The guest triple-faulted outside a VMCB exit: KVM_EXIT_SHUTDOWN next. */
 	bool triple_fault;
 	struct kvmf_svm_nested nested;
@@ -145,8 +153,52 @@ int svm_nested_npf(struct kvmf_vcpu *vcpu);
 /* svm.c and svm_exit.c, for nested.c */
 u64 svm_guest_efer(struct kvmf_svm_vcpu *svm);
 bool svm_cr4_valid(u64 cr4);
+u64 svm_cr4_allowed(void);
 int svm_skip_insn(struct kvmf_vcpu *vcpu);
 void svm_get_cpu_mode(struct kvmf_vcpu *vcpu, struct kvmf_x86_cpu_mode *m);
+
+/* nested_checks.c: rules of nested SVM that need no vCPU (KUnit-tested). */
+struct svm_nested_limits {
+	unsigned int phys_bits;		/* MAXPHYADDR */
+	u64 cr4_allowed;		/* CR4 bits a guest may set */
+};
+
+bool svm_nested_gpa_page_valid(const struct svm_nested_limits *l, u64 gpa);
+/* APM: "Event Injection": the types and vectors an EVENTINJ may name. */
+bool svm_nested_event_inj_valid(u32 event);
+/* VMRUN's checks of VMCB12's controls... */
+bool svm_nested_controls_valid(const struct svm_nested_limits *l,
+			       const struct vmcb_control_area *c);
+/* ...and of the state it gives L2. */
+bool svm_nested_save_valid(const struct svm_nested_limits *l, const struct vmcb_save_area *s);
+/* L1's state in a restored nested state: it ran VMRUN, so with paging and not in VM86. */
+bool svm_nested_l1_save_valid(const struct svm_nested_limits *l, const struct vmcb_save_area *s);
+/*
+ * With nested paging: L1's table within MAXPHYADDR, L2's PAT valid, and L1
+ * in long mode, whose table format (4-level) is the only one kvmfork walks.
+ */
+bool svm_nested_npt_valid(const struct svm_nested_limits *l, u64 l1_efer,
+			  const struct vmcb *vmcb12);
+/* The bit of an MSR permission map for @index; false: outside the map (always intercepted). */
+bool svm_nested_msrpm_bit(u32 index, bool write, u64 *bit);
+/* KVM_SET_NESTED_STATE's header: 0, or -EINVAL. */
+int svm_nested_state_check(const struct svm_nested_limits *l, const struct kvm_nested_state *hdr,
+			   bool efer_svme);
+
+/* svm_irq.c */
+bool svm_interrupt_allowed(struct kvmf_vcpu *vcpu);
+bool svm_inject_irq(struct kvmf_vcpu *vcpu, u8 vector);
+void svm_enable_irq_window(struct kvmf_vcpu *vcpu);
+bool svm_nmi_allowed(struct kvmf_vcpu *vcpu);
+bool svm_inject_nmi(struct kvmf_vcpu *vcpu);
+u8 svm_get_cr8(struct kvmf_vcpu *vcpu);
+void svm_set_cr8(struct kvmf_vcpu *vcpu, u8 cr8);
+void svm_get_events(struct kvmf_vcpu *vcpu, struct kvm_vcpu_events *ev);
+void svm_set_events(struct kvmf_vcpu *vcpu, const struct kvm_vcpu_events *ev);
+int svm_exit_cr8_write(struct kvmf_vcpu *vcpu);
+int svm_exit_vintr(struct kvmf_vcpu *vcpu);
+int svm_exit_iret(struct kvmf_vcpu *vcpu);
+int svm_exit_db(struct kvmf_vcpu *vcpu);
 
 /* svm_run.c */
 int svm_vcpu_run_once(struct kvmf_vcpu *vcpu);

@@ -99,7 +99,8 @@ void svm_get_cpu_mode(struct kvmf_vcpu *vcpu, struct kvmf_x86_cpu_mode *m)
 /*
  * Moves RIP past the intercepted instruction.  With NRIP save the CPU tells
  * where the next instruction starts; without it, the instruction at CS:RIP
- * is decoded for its length.
+ * is decoded for its length.  An interrupt shadow (STI, MOV SS) covered
+ * that instruction only: it ends with it.
  */
 int svm_skip_insn(struct kvmf_vcpu *vcpu)
 {
@@ -109,6 +110,7 @@ int svm_skip_insn(struct kvmf_vcpu *vcpu)
 
 	if (svm_has_nrips() && vmcb->control.next_rip) {
 		vcpu->arch.rip = vmcb->control.next_rip;
+		vmcb->control.int_state &= ~SVM_INT_STATE_SHADOW;
 		return KVMF_EXIT_RESUME;
 	}
 
@@ -120,6 +122,7 @@ int svm_skip_insn(struct kvmf_vcpu *vcpu)
 	vcpu->arch.rip += insn->len;
 	if (m.mode != KVMF_MODE_LONG)
 		vcpu->arch.rip &= 0xffffffff;
+	vmcb->control.int_state &= ~SVM_INT_STATE_SHADOW;
 	return KVMF_EXIT_RESUME;
 }
 
@@ -311,10 +314,14 @@ static int svm_exit_invalid_state(struct kvmf_vcpu *vcpu)
 }
 
 static const svm_exit_handler svm_exit_handlers[SVM_EXIT_TABLE_SIZE] = {
+	[SVM_EXIT_CR8_WRITE]	= svm_exit_cr8_write,
+	[SVM_EXIT_DB]		= svm_exit_db,
 	[SVM_EXIT_UD]		= svm_exit_ud_exception,
 	[SVM_EXIT_INTR]		= svm_exit_host_event,
 	[SVM_EXIT_NMI]		= svm_exit_host_event,
 	[SVM_EXIT_SMI]		= svm_exit_host_event,
+	[SVM_EXIT_VINTR]	= svm_exit_vintr,
+	[SVM_EXIT_IRET]		= svm_exit_iret,
 	[SVM_EXIT_CPUID]	= svm_exit_cpuid,
 	[SVM_EXIT_INVD]		= svm_exit_invd,
 	[SVM_EXIT_HLT]		= svm_exit_hlt,

@@ -86,6 +86,7 @@ int svm_vcpu_run_once(struct kvmf_vcpu *vcpu)
 	r = svm_nested_before_entry(vcpu);
 	if (r != KVMF_EXIT_RESUME)
 		return r;
+	kvmf_x86_inject_events(vcpu);
 	vmcb = svm->vmcb;
 	svm_load_guest_regs(vcpu, &vmcb->save);
 

@@ -30,6 +30,8 @@ enum svm_intercept_word {
  */
 #define SVM_I(word, bit)	((SVM_IWORD_##word) * 32 + (bit))
 enum svm_intercept {
+	SVM_I_CR8_WRITE		= SVM_I(CR, 16 + 8),
+	SVM_I_DB		= SVM_I(EXCEPTION, 1),
 	SVM_I_UD		= SVM_I(EXCEPTION, 6),
 	SVM_I_INTR		= SVM_I(MISC1, 0),
 	SVM_I_NMI		= SVM_I(MISC1, 1),
@@ -37,6 +39,7 @@ enum svm_intercept {
 	SVM_I_INIT		= SVM_I(MISC1, 3),
 	SVM_I_VINTR		= SVM_I(MISC1, 4),
 	SVM_I_RDPMC		= SVM_I(MISC1, 15),
+	SVM_I_IRET		= SVM_I(MISC1, 20),
 	SVM_I_CPUID		= SVM_I(MISC1, 18),
 	SVM_I_RSM		= SVM_I(MISC1, 19),
 	SVM_I_INVD		= SVM_I(MISC1, 22),
@@ -62,7 +65,9 @@ enum svm_intercept {
 
 /* APM: "#VMEXIT" exit codes (the ones kvmfork names). */
 enum svm_exit_code {
+	SVM_EXIT_CR8_WRITE	= 0x018,
 	SVM_EXIT_EXCP_BASE	= 0x040,
+	SVM_EXIT_DB		= 0x041,
 	SVM_EXIT_UD		= 0x046,
 	SVM_EXIT_INTR		= 0x060,
 	SVM_EXIT_NMI		= 0x061,
@@ -70,6 +75,7 @@ enum svm_exit_code {
 	SVM_EXIT_INIT		= 0x063,
 	SVM_EXIT_VINTR		= 0x064,
 	SVM_EXIT_RDPMC		= 0x06f,
+	SVM_EXIT_IRET		= 0x074,
 	SVM_EXIT_CPUID		= 0x072,
 	SVM_EXIT_RSM		= 0x073,
 	SVM_EXIT_INVD		= 0x076,

@@ -2,21 +2,26 @@
 /*
  * Nested SVM: the guest (L1) turns on EFER.SVME, builds a VMCB12 and runs
  * a nested guest (L2) of its own with VMRUN.  L2 runs in L1's guest
- * physical address space (no nested paging, except in the case that asks
- * for it), with L1's page tables and descriptor tables (lib/x86/svm.c).
+ * physical address space (no nested paging, except in the nested_npt and
+ * npt_* cases), with L1's page tables and descriptor tables
+ * (lib/x86/svm.c).
  *
  * Checked: intercepted instructions and exceptions with their exit codes
  * and exit information, permission maps, shutdown, L2 clearing EFER.SVME
  * (intercepted, and not: then L1 must take a triple fault), VMRUN's
  * consistency checks and bad VMCB addresses, VMLOAD/VMSAVE/STGI/CLGI, GIF
- * as KVM_GET_NESTED_STATE reports it, and moving a vCPU that is running L2
- * to another vCPU with KVM_GET/SET_NESTED_STATE.
+ * as KVM_GET_NESTED_STATE reports it (also after L1 clears EFER.SVME),
+ * and moving a vCPU that is running L2 to another vCPU with
+ * KVM_GET/SET_NESTED_STATE.  With nested paging: L1 remapping and
+ * flushing, nested page faults and their error codes, the host changing
+ * the memory under L2, MMIO through L1's table, and the move again.
  *
  * L2 code marks the instruction L1 is to see an exit on: R12 holds its
  * address and R13 the address after it, which L1 reads from the
  * registers kvmf_svm_vmrun_pa() saved and resumes L2 at.
  */
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "kvmf_guest.h"
@@ -46,11 +51,19 @@ struct nested_test {
 	struct kvmf_svm *svm;		/* guest address */
 };
 
+/*
+ * Whether the module under test is Debian's kvm_amd (kvmf-vm --stock), for
+ * the few checks where it and kvmfork differ on purpose; guest code reads
+ * it too.
+ */
+static volatile bool impl_is_stock;
+
 /* A VM whose vCPU 0 runs @l1(svm) with SVM in its CPUID (skips without). */
 static void nested_test_create(struct nested_test *t, void (*l1)(void *))
 {
 	/* A guest that never comes back fails its case, not the whole program. */
 	alarm(CASE_TIMEOUT_S);
+	impl_is_stock = !strcmp(getenv("KVMF_IMPL") ?: "", "stock");
 	kvmf_guest_vm_create(&t->vm, KVMF_GUEST_PROGRAM_RAM);
 	kvmf_guest_load_program(&t->vm);
 	t->svm = kvmf_svm_alloc(&t->vm);
@@ -698,8 +711,6 @@ static void test_vmrun_bad_address(void)
 /* 32 bits: AMD's SYSENTER MSRs keep no more (QEMU's keep 64). */
 #define SYSENTER_VALUE	0x81000200ull
 
-static volatile bool impl_is_stock;
-
 static void l1_vmload_vmsave_gif(void *arg)
 {
 	struct kvmf_svm *svm = arg;
@@ -786,7 +797,6 @@ static void test_vmload_vmsave_gif(void)
 {
 	struct nested_test t;
 
-	impl_is_stock = !strcmp(getenv("KVMF_IMPL") ?: "", "stock");
 	nested_test_create(&t, l1_vmload_vmsave_gif);
 	KVMF_ASSERT_EQ(expect_sync(&t), 1);
 	KVMF_ASSERT_EQ(nested_flags(&t.vcpu), 0);
@@ -836,6 +846,71 @@ struct msr_buf {
 	struct kvm_msr_entry e[ARRAY_SIZE(moved_msrs)];
 };
 
+/* What moving a vCPU to another takes, as a VMM would save it. */
+struct vcpu_state {
+	struct nested_buf n;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_fpu fpu;
+	struct msr_buf msrs;
+};
+
+/*
+ * After a ucall exit: finishes the OUT (RIP past it) without entering the
+ * guest, as a VMM does before saving, then saves the vCPU's state.
+ */
+static void vcpu_state_save(struct kvmf_guest_vcpu *vcpu, struct vcpu_state *st)
+{
+	unsigned int i;
+
+	vcpu->run->immediate_exit = 1;
+	KVMF_ASSERT_ERRNO(ioctl(vcpu->fd, KVM_RUN, 0), EINTR);
+	vcpu->run->immediate_exit = 0;
+
+	get_nested(vcpu, &st->n);
+	KVMF_CHECK(ioctl(vcpu->fd, KVM_GET_REGS, &st->regs));
+	KVMF_CHECK(ioctl(vcpu->fd, KVM_GET_SREGS, &st->sregs));
+	KVMF_CHECK(ioctl(vcpu->fd, KVM_GET_FPU, &st->fpu));
+	memset(&st->msrs, 0, sizeof(st->msrs));
+	st->msrs.hdr.nmsrs = ARRAY_SIZE(moved_msrs);
+	for (i = 0; i < ARRAY_SIZE(moved_msrs); i++)
+		st->msrs.e[i].index = moved_msrs[i];
+	KVMF_ASSERT_EQ(ioctl(vcpu->fd, KVM_GET_MSRS, &st->msrs), ARRAY_SIZE(moved_msrs));
+}
+
+/* A new vCPU @id with the CPUID and the segments and control registers of @st. */
+static void vcpu_state_new_vcpu(struct nested_test *t, struct kvmf_guest_vcpu *vcpu, int id,
+				const struct vcpu_state *st)
+{
+	kvmf_guest_vcpu_add(&t->vm, vcpu, id);
+	kvmf_svm_set_cpuid(&t->vm, vcpu);
+	KVMF_CHECK(ioctl(vcpu->fd, KVM_SET_SREGS, &st->sregs));
+}
+
+/* The rest of @st on such a vCPU: registers, FPU, MSRs, then the nested state. */
+static void vcpu_state_load(struct kvmf_guest_vcpu *vcpu, const struct vcpu_state *st)
+{
+	static struct nested_buf got;
+
+	KVMF_CHECK(ioctl(vcpu->fd, KVM_SET_REGS, &st->regs));
+	KVMF_CHECK(ioctl(vcpu->fd, KVM_SET_FPU, &st->fpu));
+	KVMF_ASSERT_EQ(ioctl(vcpu->fd, KVM_SET_MSRS, &st->msrs), ARRAY_SIZE(moved_msrs));
+	KVMF_CHECK(ioctl(vcpu->fd, KVM_SET_NESTED_STATE, &st->n));
+	get_nested(vcpu, &got);
+	KVMF_ASSERT_EQ(got.s.flags, st->n.s.flags);
+	KVMF_ASSERT_EQ(got.s.size, st->n.s.size);
+	KVMF_ASSERT_EQ(got.s.hdr.svm.vmcb_pa, st->n.s.hdr.svm.vmcb_pa);
+}
+
+/* The whole state of @t's vCPU 0, saved in @st, onto a new vCPU @id. */
+static void vcpu_move(struct nested_test *t, struct kvmf_guest_vcpu *vcpu, int id,
+		      struct vcpu_state *st)
+{
+	vcpu_state_save(&t->vcpu, st);
+	vcpu_state_new_vcpu(t, vcpu, id, st);
+	vcpu_state_load(vcpu, st);
+}
+
 /* KVM_SET_NESTED_STATE of @n changed by the caller must fail with EINVAL. */
 static void expect_set_einval(struct kvmf_guest_vcpu *vcpu, struct nested_buf *n,
 			      const char *what)
@@ -846,51 +921,23 @@ static void expect_set_einval(struct kvmf_guest_vcpu *vcpu, struct nested_buf *n
 			       what, errno, strerror(errno));
 }
 
-static void test_nested_state_save_restore(void)
+/*
+ * Too small a buffer for KVM_GET_NESTED_STATE in guest mode: E2BIG, and
+ * the size needed written back.  Given room for the header only, Debian's
+ * 6.1 kvm_amd also writes the 4 KiB of VMCB12 past the end of the
+ * caller's buffer (a canary in a larger buffer shows it); kvmfork writes
+ * nothing beyond the size it is given.
+ */
+static void check_get_e2big(struct kvmf_guest_vcpu *vcpu)
 {
-	static struct nested_buf n, bad, got;
-	struct kvmf_guest_vcpu vcpu2, vcpu3;
-	struct vmcb *saved = (struct vmcb *)n.vmcb12;
-	struct kvm_regs regs;
-	struct kvm_sregs sregs;
-	struct kvm_fpu fpu;
-	struct msr_buf msrs;
-	struct nested_test t;
-	struct kvmf_ucall uc;
-	struct kvmf_svm *svm;
-	long cap;
+	static struct nested_buf bad;
 	unsigned int i;
 
-	impl_is_stock = !strcmp(getenv("KVMF_IMPL") ?: "", "stock");
-	nested_test_create(&t, l1_nested_state);
-	svm = KVMF_SVM_HOST_PTR(&t.vm, t.svm);
-	cap = ioctl(t.vm.kvm, KVM_CHECK_EXTENSION, KVM_CAP_NESTED_STATE);
-	printf("# KVM_CAP_NESTED_STATE %ld\n", cap);
-	KVMF_ASSERT(cap >= (long)sizeof(n), "KVM_CAP_NESTED_STATE %ld", cap);
-
-	/* Outside guest mode: the header alone. */
-	get_nested(&t.vcpu, &n);
-	KVMF_ASSERT_EQ(n.s.flags, KVM_STATE_NESTED_GIF_SET);
-	KVMF_ASSERT_EQ(n.s.size, sizeof(n.s));
-
-	KVMF_ASSERT_EQ(expect_sync(&t), L2_SYNC_VALUE);
-	/* Finish the OUT (RIP past it) without entering the guest. */
-	t.vcpu.run->immediate_exit = 1;
-	KVMF_ASSERT_ERRNO(ioctl(t.vcpu.fd, KVM_RUN, 0), EINTR);
-	t.vcpu.run->immediate_exit = 0;
-
-	/*
-	 * Too small: E2BIG, and the size needed written back.  Given room for
-	 * the header only, Debian's 6.1 kvm_amd also writes the 4 KiB of
-	 * VMCB12 past the end of the caller's buffer (a canary in a larger
-	 * buffer shows it); kvmfork writes nothing beyond the size it is
-	 * given.
-	 */
 	memset(&bad, 0x5a, sizeof(bad));
 	memset(&bad.s, 0, sizeof(bad.s));
 	bad.s.size = sizeof(bad.s);
-	KVMF_ASSERT_ERRNO(ioctl(t.vcpu.fd, KVM_GET_NESTED_STATE, &bad), E2BIG);
-	KVMF_ASSERT_EQ(bad.s.size, sizeof(n));
+	KVMF_ASSERT_ERRNO(ioctl(vcpu->fd, KVM_GET_NESTED_STATE, &bad), E2BIG);
+	KVMF_ASSERT_EQ(bad.s.size, sizeof(bad));
 	KVMF_ASSERT_EQ(bad.s.flags, KVM_STATE_NESTED_GUEST_MODE | KVM_STATE_NESTED_GIF_SET);
 	for (i = 0; i < sizeof(bad.vmcb12) && bad.vmcb12[i] == 0x5a; i++)
 		;
@@ -905,14 +952,80 @@ static void test_nested_state_save_restore(void)
 	 */
 	memset(&bad, 0x5a, sizeof(bad));
 	bad.s.size = 0;
-	KVMF_ASSERT_ERRNO(ioctl(t.vcpu.fd, KVM_GET_NESTED_STATE, &bad), E2BIG);
-	KVMF_ASSERT_EQ(bad.s.size, sizeof(n.s));
+	KVMF_ASSERT_ERRNO(ioctl(vcpu->fd, KVM_GET_NESTED_STATE, &bad), E2BIG);
+	KVMF_ASSERT_EQ(bad.s.size, sizeof(bad.s));
 	KVMF_ASSERT_EQ(bad.s.flags, 0x5a5a);
+}
 
-	get_nested(&t.vcpu, &n);
-	KVMF_ASSERT_EQ(n.s.flags, KVM_STATE_NESTED_GUEST_MODE | KVM_STATE_NESTED_GIF_SET);
-	KVMF_ASSERT_EQ(n.s.size, sizeof(n));
-	KVMF_ASSERT_EQ(n.s.hdr.svm.vmcb_pa, (uint64_t)svm->vmcb);
+/* Nested states KVM_SET_NESTED_STATE must refuse, each a change of @good. */
+static void check_set_einval(struct kvmf_guest_vcpu *vcpu, const struct nested_buf *good)
+{
+	static struct nested_buf bad, got;
+
+	bad = *good;
+	bad.s.format = KVM_STATE_NESTED_FORMAT_VMX;
+	expect_set_einval(vcpu, &bad, "the VMX format");
+	bad = *good;
+	bad.s.flags |= 0x80;
+	expect_set_einval(vcpu, &bad, "an unknown flag");
+	bad = *good;
+	bad.s.flags |= KVM_STATE_NESTED_EVMCS;
+	expect_set_einval(vcpu, &bad, "the eVMCS flag");
+	bad = *good;
+	bad.s.flags = KVM_STATE_NESTED_RUN_PENDING | KVM_STATE_NESTED_GIF_SET;
+	expect_set_einval(vcpu, &bad, "run pending outside guest mode");
+	bad = *good;
+	bad.s.size = sizeof(bad.s);
+	expect_set_einval(vcpu, &bad, "guest mode and no VMCB12");
+	bad = *good;
+	bad.s.size = sizeof(bad.s) - 1;
+	expect_set_einval(vcpu, &bad, "a size below the header");
+	bad = *good;
+	bad.s.hdr.svm.vmcb_pa += 8;
+	expect_set_einval(vcpu, &bad, "an unaligned VMCB12 address");
+	bad = *good;
+	((struct vmcb *)bad.vmcb12)->control.asid = 0;
+	expect_set_einval(vcpu, &bad, "ASID 0");
+	bad = *good;
+	((struct vmcb *)bad.vmcb12)->control.intercept_misc2 &= ~INTERCEPT_VMRUN;
+	expect_set_einval(vcpu, &bad, "no VMRUN intercept");
+	bad = *good;
+	((struct vmcb *)bad.vmcb12)->save.cr0 &= ~X86_CR0_PG;
+	expect_set_einval(vcpu, &bad, "L1 without paging");
+	/* Nothing of that took: the vCPU is not in guest mode. */
+	get_nested(vcpu, &got);
+	KVMF_ASSERT_EQ(got.s.flags, KVM_STATE_NESTED_GIF_SET);
+}
+
+static void test_nested_state_save_restore(void)
+{
+	static struct vcpu_state st;
+	static struct nested_buf bad;
+	struct vmcb *saved = (struct vmcb *)st.n.vmcb12;
+	struct kvmf_guest_vcpu vcpu2, vcpu3;
+	struct nested_test t;
+	struct kvmf_ucall uc;
+	struct kvmf_svm *svm;
+	long cap;
+
+	nested_test_create(&t, l1_nested_state);
+	svm = KVMF_SVM_HOST_PTR(&t.vm, t.svm);
+	cap = ioctl(t.vm.kvm, KVM_CHECK_EXTENSION, KVM_CAP_NESTED_STATE);
+	printf("# KVM_CAP_NESTED_STATE %ld\n", cap);
+	KVMF_ASSERT(cap >= (long)sizeof(st.n), "KVM_CAP_NESTED_STATE %ld", cap);
+
+	/* Outside guest mode: the header alone. */
+	get_nested(&t.vcpu, &st.n);
+	KVMF_ASSERT_EQ(st.n.s.flags, KVM_STATE_NESTED_GIF_SET);
+	KVMF_ASSERT_EQ(st.n.s.size, sizeof(st.n.s));
+
+	KVMF_ASSERT_EQ(expect_sync(&t), L2_SYNC_VALUE);
+	vcpu_state_save(&t.vcpu, &st);
+	check_get_e2big(&t.vcpu);
+
+	KVMF_ASSERT_EQ(st.n.s.flags, KVM_STATE_NESTED_GUEST_MODE | KVM_STATE_NESTED_GIF_SET);
+	KVMF_ASSERT_EQ(st.n.s.size, sizeof(st.n));
+	KVMF_ASSERT_EQ(st.n.s.hdr.svm.vmcb_pa, (uint64_t)svm->vmcb);
 	/* The control area is VMCB12's, the save area L1's state to return to. */
 	KVMF_ASSERT_EQ(saved->control.intercept_misc2, INTERCEPT_VMRUN | INTERCEPT_VMMCALL);
 	KVMF_ASSERT_EQ(saved->control.asid, 1);
@@ -921,81 +1034,35 @@ static void test_nested_state_save_restore(void)
 	printf("# saved L1 RIP %#lx RSP %#lx RAX %#lx\n", saved->save.rip, saved->save.rsp,
 	       saved->save.rax);
 	KVMF_ASSERT_EQ(saved->save.rax, (uint64_t)svm->vmcb);
-
-	KVMF_CHECK(ioctl(t.vcpu.fd, KVM_GET_REGS, &regs));
-	KVMF_CHECK(ioctl(t.vcpu.fd, KVM_GET_SREGS, &sregs));
-	KVMF_CHECK(ioctl(t.vcpu.fd, KVM_GET_FPU, &fpu));
-	memset(&msrs, 0, sizeof(msrs));
-	msrs.hdr.nmsrs = ARRAY_SIZE(moved_msrs);
-	for (i = 0; i < ARRAY_SIZE(moved_msrs); i++)
-		msrs.e[i].index = moved_msrs[i];
-	KVMF_ASSERT_EQ(ioctl(t.vcpu.fd, KVM_GET_MSRS, &msrs), ARRAY_SIZE(moved_msrs));
-	KVMF_ASSERT_EQ(msrs.e[0].data, (uint64_t)svm->hsave);
+	KVMF_ASSERT_EQ(st.msrs.e[0].data, (uint64_t)svm->hsave);
 	/* L2 runs on its own stack. */
-	KVMF_ASSERT(regs.rsp < svm->l2_stack_top &&
-		    regs.rsp > svm->l2_stack_top - KVMF_SVM_L2_STACK_PAGES * 4096,
-		    "L2 RSP %#llx", regs.rsp);
+	KVMF_ASSERT(st.regs.rsp < svm->l2_stack_top &&
+		    st.regs.rsp > svm->l2_stack_top - KVMF_SVM_L2_STACK_PAGES * 4096,
+		    "L2 RSP %#llx", st.regs.rsp);
 
 	/* A fresh vCPU without EFER.SVME takes no guest mode. */
 	kvmf_guest_vcpu_add(&t.vm, &vcpu3, 2);
 	kvmf_svm_set_cpuid(&t.vm, &vcpu3);
-	bad = n;
+	bad = st.n;
 	expect_set_einval(&vcpu3, &bad, "guest mode, EFER.SVME clear");
+	/*
+	 * GIF clear without EFER.SVME: stock refuses it, since clearing
+	 * EFER.SVME sets GIF there; kvmfork leaves GIF alone then, so the
+	 * state exists and must be restorable (svme_clear_keeps_gif).
+	 */
 	bad.s.flags = 0;
-	expect_set_einval(&vcpu3, &bad, "GIF clear, EFER.SVME clear");
+	if (impl_is_stock)
+		expect_set_einval(&vcpu3, &bad, "GIF clear, EFER.SVME clear");
 
-	kvmf_guest_vcpu_add(&t.vm, &vcpu2, 1);
-	kvmf_svm_set_cpuid(&t.vm, &vcpu2);
-	KVMF_CHECK(ioctl(vcpu2.fd, KVM_SET_SREGS, &sregs));
-	bad = n;
-	bad.s.format = KVM_STATE_NESTED_FORMAT_VMX;
-	expect_set_einval(&vcpu2, &bad, "the VMX format");
-	bad = n;
-	bad.s.flags |= 0x80;
-	expect_set_einval(&vcpu2, &bad, "an unknown flag");
-	bad = n;
-	bad.s.flags |= KVM_STATE_NESTED_EVMCS;
-	expect_set_einval(&vcpu2, &bad, "the eVMCS flag");
-	bad = n;
-	bad.s.flags = KVM_STATE_NESTED_RUN_PENDING | KVM_STATE_NESTED_GIF_SET;
-	expect_set_einval(&vcpu2, &bad, "run pending outside guest mode");
-	bad = n;
-	bad.s.size = sizeof(bad.s);
-	expect_set_einval(&vcpu2, &bad, "guest mode and no VMCB12");
-	bad = n;
-	bad.s.size = sizeof(bad.s) - 1;
-	expect_set_einval(&vcpu2, &bad, "a size below the header");
-	bad = n;
-	bad.s.hdr.svm.vmcb_pa += 8;
-	expect_set_einval(&vcpu2, &bad, "an unaligned VMCB12 address");
-	bad = n;
-	((struct vmcb *)bad.vmcb12)->control.asid = 0;
-	expect_set_einval(&vcpu2, &bad, "ASID 0");
-	bad = n;
-	((struct vmcb *)bad.vmcb12)->control.intercept_misc2 &= ~INTERCEPT_VMRUN;
-	expect_set_einval(&vcpu2, &bad, "no VMRUN intercept");
-	bad = n;
-	((struct vmcb *)bad.vmcb12)->save.cr0 &= ~X86_CR0_PG;
-	expect_set_einval(&vcpu2, &bad, "L1 without paging");
-	/* Nothing of that took: vCPU 2 is not in guest mode. */
-	get_nested(&vcpu2, &got);
-	KVMF_ASSERT_EQ(got.s.flags, KVM_STATE_NESTED_GIF_SET);
-
+	vcpu_state_new_vcpu(&t, &vcpu2, 1, &st);
+	check_set_einval(&vcpu2, &st.n);
 	/* The whole state, L2's registers first, then the nested state. */
-	KVMF_CHECK(ioctl(vcpu2.fd, KVM_SET_REGS, &regs));
-	KVMF_CHECK(ioctl(vcpu2.fd, KVM_SET_FPU, &fpu));
-	KVMF_ASSERT_EQ(ioctl(vcpu2.fd, KVM_SET_MSRS, &msrs), ARRAY_SIZE(moved_msrs));
-	KVMF_CHECK(ioctl(vcpu2.fd, KVM_SET_NESTED_STATE, &n));
-	get_nested(&vcpu2, &got);
-	KVMF_ASSERT_EQ(got.s.flags, n.s.flags);
-	KVMF_ASSERT_EQ(got.s.size, n.s.size);
-	KVMF_ASSERT_EQ(got.s.hdr.svm.vmcb_pa, n.s.hdr.svm.vmcb_pa);
+	vcpu_state_load(&vcpu2, &st);
 
 	/* L2 goes on on the second vCPU; its VMMCALL exits to L1 there. */
 	KVMF_ASSERT_EQ(kvmf_guest_run_ucall(&t.vm, &vcpu2, &uc), UCALL_SYNC);
 	KVMF_ASSERT_EQ(uc.args[0], 0x21);
-	get_nested(&vcpu2, &got);
-	KVMF_ASSERT_EQ(got.s.flags, KVM_STATE_NESTED_GIF_SET);
+	KVMF_ASSERT_EQ(nested_flags(&vcpu2), KVM_STATE_NESTED_GIF_SET);
 	KVMF_ASSERT_EQ(kvmf_guest_run_ucall(&t.vm, &vcpu2, &uc), UCALL_DONE);
 }
 
@@ -1052,16 +1119,86 @@ static void test_soft_int_next_rip(void)
 	expect_done(&t);
 }
 
-/* ---- nested_npt ---- */
+/* ---- Nested paging: nested_npt, npt_* ---- */
 
+/*
+ * L1's nested page tables map L2's guest RAM to the same L1 addresses
+ * with 2 MiB pages (lib/x86/svm.c), so L2's code, stack and page tables
+ * (L1's) are where they are for L1.  Above guest RAM, in the GiB L1's own
+ * page tables map 1:1 for L1 and L2 alike, the cases put what they test.
+ */
 /* A 2 MiB page of L2's physical space that nested paging moves elsewhere. */
 #define NPT_MOVED_GPA	0x6000000ull
 #define NPT_TARGET_GPA	0x6200000ull
 /* Mapped by L1's page tables, not by the nested page tables: #NPF. */
 #define NPT_HOLE_GPA	0x20000000ull
-#define NPT_RAM_END	(128ull << 20)
-#define NPT_PTE_RWU	0x7ull		/* present, writable, user: NPT walks are user accesses */
-#define NPT_PTE_LARGE	0x80ull
+/* The 2 MiB range of 4 KiB nested pages: X, Y and Z, no memory for L1. */
+#define NPT_X_GPA	0x20200000ull
+#define NPT_Y_GPA	(NPT_X_GPA + 0x1000)
+#define NPT_Z_GPA	(NPT_X_GPA + 0x2000)
+
+/* L1 pages the 4 KiB nested pages point to, each with its marker in its first 8 bytes. */
+#define NPT_L1_PAGES	3
+#define PAGE_MARKER(i)	(0x5a5a00000000a000ull + (i))
+
+static uint64_t npt_pages[NPT_L1_PAGES][512] __attribute__((aligned(4096)));
+
+static uint64_t l1_page(unsigned int i)
+{
+	return (uint64_t)npt_pages[i];
+}
+
+/* A VM for a nested paging case (skips without nested paging for the guest). */
+static void npt_test_create(struct nested_test *t, void (*l1)(void *))
+{
+	nested_test_create(t, l1);
+	if (!(kvmf_svm_supported_features(t->vm.kvm) & CPUID_SVM_EDX_NP))
+		kvmf_skip("nested paging not offered to the guest");
+}
+
+/* L1: SVM on, L2 to run @l2_fn with nested paging, the markers in L1's pages. */
+static void l1_npt_start(struct kvmf_svm *svm, void (*l2_fn)(void))
+{
+	unsigned int i;
+
+	kvmf_svm_enable(svm);
+	kvmf_svm_vmcb_init(svm, l2_fn);
+	kvmf_svm_npt_init(svm, KVMF_GUEST_PROGRAM_RAM);
+	for (i = 0; i < NPT_L1_PAGES; i++)
+		npt_pages[i][0] = PAGE_MARKER(i);
+}
+
+/* L2's next exit must be a nested page fault at @l2_gpa with EXITINFO1 @info1. */
+static void expect_npf(struct kvmf_svm *svm, uint64_t l2_gpa, uint64_t info1)
+{
+	struct vmcb *vmcb = svm->vmcb;
+
+	expect_exit(svm, VMEXIT_NPF);
+	GUEST_PRINTF("#NPF: EXITINFO1 %#lx EXITINFO2 %#lx\n", vmcb->control.exit_info_1,
+		     vmcb->control.exit_info_2);
+	GUEST_ASSERT_EQ(vmcb->control.exit_info_2, l2_gpa);
+	GUEST_ASSERT_EQ(vmcb->control.exit_info_1, info1);
+}
+
+/* L2 hands L1, in RAX, the 8 bytes at the address L1 put in RBX, and again. */
+static void l2_read_loop(void)
+{
+	asm volatile("1:\tmov (%%rbx), %%rax\n\t"
+		     "lea 2f(%%rip), %%r12\n"
+		     "2:\tvmmcall\n\t"
+		     "jmp 1b" : : : "rax", "r12", "memory");
+}
+
+/* L1 running l2_read_loop: what L2 reads at @gpa. */
+static uint64_t l2_read(struct kvmf_svm *svm, uint64_t gpa)
+{
+	svm->l2.rbx = gpa;
+	expect_exit(svm, VMEXIT_VMMCALL);
+	svm->vmcb->save.rip += 3;
+	return svm->vmcb->save.rax;
+}
+
+/* ---- nested_npt ---- */
 
 static volatile uint64_t npt_read;
 
@@ -1078,45 +1215,397 @@ static void l2_npt(void)
 static void l1_nested_npt(void *arg)
 {
 	struct kvmf_svm *svm = arg;
-	struct vmcb *vmcb = svm->vmcb;
-	/* PML4, PDPT and PD in the scratch page and the two pages of the MSRPM. */
-	volatile uint64_t *pml4 = svm->scratch, *pdpt = (void *)svm->msrpm;
-	volatile uint64_t *pd = (void *)(svm->msrpm + 4096);
-	uint64_t gpa;
-	unsigned int i;
 
-	for (i = 0; i < 512; i++)
-		pml4[i] = pdpt[i] = pd[i] = 0;
-	pml4[0] = (uint64_t)pdpt | NPT_PTE_RWU;
-	pdpt[0] = (uint64_t)pd | NPT_PTE_RWU;
-	for (gpa = 0; gpa < NPT_RAM_END; gpa += 2ull << 20)
-		pd[gpa >> 21] = gpa | NPT_PTE_RWU | NPT_PTE_LARGE;
-	pd[NPT_MOVED_GPA >> 21] = NPT_TARGET_GPA | NPT_PTE_RWU | NPT_PTE_LARGE;
+	l1_npt_start(svm, l2_npt);
+	kvmf_svm_npt_map_2m(svm, NPT_MOVED_GPA, NPT_TARGET_GPA, NPT_RWU);
 	*(volatile uint64_t *)NPT_MOVED_GPA = 0x1111;
 	*(volatile uint64_t *)NPT_TARGET_GPA = 0x2222;
-
-	kvmf_svm_enable(svm);
-	kvmf_svm_vmcb_init(svm, l2_npt);
-	vmcb->control.np_control = SVM_NP_ENABLE;
-	vmcb->control.n_cr3 = (uint64_t)pml4;
-	expect_exit(svm, VMEXIT_NPF);
+	/* Not present, a write, a user access (nested walks are), at L2's final address. */
+	expect_npf(svm, NPT_HOLE_GPA, NPF_FINAL_GPA | NPF_USER | NPF_WRITE);
 	GUEST_ASSERT_EQ(npt_read, 0x2222);
-	GUEST_PRINTF("#NPF: EXITINFO1 %#lx EXITINFO2 %#lx\n", vmcb->control.exit_info_1,
-		     vmcb->control.exit_info_2);
-	GUEST_ASSERT_EQ(vmcb->control.exit_info_2, NPT_HOLE_GPA);
-	/* Not present, a write, a user access (nested walks are), final translation. */
-	GUEST_ASSERT_EQ(vmcb->control.exit_info_1 & 0xf, 0x6);
-	GUEST_ASSERT(vmcb->control.exit_info_1 & (1ull << 32));
 }
 
 static void test_nested_npt(void)
 {
 	struct nested_test t;
 
-	nested_test_create(&t, l1_nested_npt);
-	if (!(kvmf_svm_supported_features(t.vm.kvm) & CPUID_SVM_EDX_NP))
-		kvmf_skip("nested paging not offered to the guest");
+	npt_test_create(&t, l1_nested_npt);
 	expect_done(&t);
+}
+
+/* ---- npt_remap_and_flush ---- */
+
+/*
+ * L1 points X at another page and tells the CPU to forget what it cached:
+ * with TLB_CONTROL, then with a new ASID.  L2 must see the new page.
+ */
+static void l1_npt_remap_and_flush(void *arg)
+{
+	struct kvmf_svm *svm = arg;
+	struct vmcb *vmcb = svm->vmcb;
+
+	l1_npt_start(svm, l2_read_loop);
+	kvmf_svm_npt_map_4k(svm, NPT_X_GPA, l1_page(0), NPT_RWU);
+	GUEST_ASSERT_EQ(l2_read(svm, NPT_X_GPA), PAGE_MARKER(0));
+	GUEST_ASSERT_EQ(l2_read(svm, NPT_X_GPA), PAGE_MARKER(0));
+
+	kvmf_svm_npt_map_4k(svm, NPT_X_GPA, l1_page(1), NPT_RWU);
+	vmcb->control.tlb_control = SVM_TLB_FLUSH_ALL;
+	GUEST_ASSERT_EQ(l2_read(svm, NPT_X_GPA), PAGE_MARKER(1));
+	/* The new translation stays without further flushes. */
+	vmcb->control.tlb_control = SVM_TLB_FLUSH_NONE;
+	GUEST_ASSERT_EQ(l2_read(svm, NPT_X_GPA), PAGE_MARKER(1));
+
+	/* An ASID the CPU has cached nothing for. */
+	kvmf_svm_npt_map_4k(svm, NPT_X_GPA, l1_page(2), NPT_RWU);
+	vmcb->control.asid = 2;
+	GUEST_ASSERT_EQ(l2_read(svm, NPT_X_GPA), PAGE_MARKER(2));
+	GUEST_ASSERT_EQ(l2_read(svm, NPT_X_GPA), PAGE_MARKER(2));
+
+	/* A page L1 adds needs no flush: nothing was cached for it. */
+	kvmf_svm_npt_map_4k(svm, NPT_Y_GPA, l1_page(0), NPT_RWU);
+	GUEST_ASSERT_EQ(l2_read(svm, NPT_Y_GPA), PAGE_MARKER(0));
+	GUEST_ASSERT_EQ(l2_read(svm, NPT_X_GPA), PAGE_MARKER(2));
+}
+
+static void test_npt_remap_and_flush(void)
+{
+	struct nested_test t;
+
+	npt_test_create(&t, l1_npt_remap_and_flush);
+	expect_done(&t);
+}
+
+/* ---- npt_protection ---- */
+
+#define NPT_L2_WRITE	0x77
+#define INSN_RET	0xc3
+
+static void l2_npt_protection(void)
+{
+	uint64_t v = NPT_X_GPA;
+
+	asm volatile(MARK "movq $" STR(NPT_L2_WRITE) ", (%%rax)" MARK_END
+		     : : "a"(v) : "r12", "r13", "memory");
+	v = NPT_Y_GPA;
+	asm volatile(MARK "mov (%%rax), %%rax" MARK_END : "+a"(v) : : "r12", "r13", "memory");
+	npt_read = v;
+	/* A call to Z: the fault is on fetching its first byte, at RIP Z. */
+	asm volatile("lea 2f(%%rip), %%r13\n\t"
+		     "mov %%rax, %%r12\n\t"
+		     "call *%%rax\n"
+		     "2:" : : "a"(NPT_Z_GPA) : "r12", "r13", "memory");
+}
+
+/*
+ * X read-only, Y not present, Z not executable in L1's nested page table:
+ * L2's write, read and fetch are L1's nested page faults, with the
+ * error code of the walk.  L1 then grants the access and L2 goes on.
+ */
+static void l1_npt_protection(void *arg)
+{
+	struct kvmf_svm *svm = arg;
+	struct vmcb *vmcb = svm->vmcb;
+
+	/* NX in nested page tables takes EFER.NXE of L1 (the host of that walk). */
+	kvmf_wrmsr(MSR_EFER, kvmf_rdmsr(MSR_EFER) | EFER_NXE);
+	l1_npt_start(svm, l2_npt_protection);
+	*(volatile uint8_t *)l1_page(2) = INSN_RET;
+	kvmf_svm_npt_map_4k(svm, NPT_X_GPA, l1_page(0), NPT_PRESENT | NPT_USER);
+	kvmf_svm_npt_map_4k(svm, NPT_Y_GPA, l1_page(1), 0);
+	kvmf_svm_npt_map_4k(svm, NPT_Z_GPA, l1_page(2), NPT_RWU | NPT_NX);
+
+	expect_npf(svm, NPT_X_GPA, NPF_FINAL_GPA | NPF_USER | NPF_WRITE | NPF_PRESENT);
+	GUEST_ASSERT_EQ(npt_pages[0][0], PAGE_MARKER(0));
+	/* More rights for a cached translation: flushed, and L2 retries its write. */
+	kvmf_svm_npt_map_4k(svm, NPT_X_GPA, l1_page(0), NPT_RWU);
+	vmcb->control.tlb_control = SVM_TLB_FLUSH_ALL;
+
+	expect_npf(svm, NPT_Y_GPA, NPF_FINAL_GPA | NPF_USER);
+	GUEST_ASSERT_EQ(npt_pages[0][0], NPT_L2_WRITE);
+	/* A not-present entry is never cached: no flush. */
+	kvmf_svm_npt_map_4k(svm, NPT_Y_GPA, l1_page(1), NPT_RWU);
+	vmcb->control.tlb_control = SVM_TLB_FLUSH_NONE;
+
+	expect_npf(svm, NPT_Z_GPA, NPF_FINAL_GPA | NPF_USER | NPF_FETCH | NPF_PRESENT);
+	GUEST_ASSERT_EQ(npt_read, PAGE_MARKER(1));
+	kvmf_svm_npt_map_4k(svm, NPT_Z_GPA, l1_page(2), NPT_RWU);
+	vmcb->control.tlb_control = SVM_TLB_FLUSH_ALL;
+
+	/* Z's RET came back, and L2 returned into its VMMCALL loop. */
+	GUEST_ASSERT_EQ(kvmf_svm_run(svm), VMEXIT_VMMCALL);
+}
+
+static void test_npt_protection(void)
+{
+	struct nested_test t;
+
+	npt_test_create(&t, l1_npt_protection);
+	expect_done(&t);
+}
+
+/* ---- npt_host_invalidation ---- */
+
+/* A memslot of its own, private anonymous memory, in L1's identity-mapped GiB. */
+#define HOST_REGION_SLOT	1
+#define HOST_REGION_GPA		0x10000000ull
+#define HOST_REGION_SIZE	(2ull << 20)
+#define HOST_ROUNDS		5
+#define L1_WROTE		0x1111000000000001ull
+#define L2_WROTE		0x2222000000000002ull
+#define HOST_WROTE(i)		(0x4444000000000000ull + (i))
+
+/* L2 tells the host what X reads, HOST_ROUNDS times, then writes X. */
+static void l2_host_invalidation(void)
+{
+	volatile uint64_t *x = (void *)NPT_X_GPA;
+	unsigned int i;
+
+	for (i = 0; i < HOST_ROUNDS; i++)
+		GUEST_SYNC(*x);
+	*x = L2_WROTE;
+	GUEST_SYNC(0);
+}
+
+static void l1_npt_host_invalidation(void *arg)
+{
+	struct kvmf_svm *svm = arg;
+
+	l1_npt_start(svm, l2_host_invalidation);
+	kvmf_svm_npt_map_4k(svm, NPT_X_GPA, HOST_REGION_GPA, NPT_RWU);
+	*(volatile uint64_t *)HOST_REGION_GPA = L1_WROTE;
+	/* L2's GUEST_SYNCs go straight to the host; then L2 returns. */
+	GUEST_ASSERT_EQ(kvmf_svm_run(svm), VMEXIT_VMMCALL);
+	GUEST_ASSERT_EQ(*(volatile uint64_t *)HOST_REGION_GPA, L2_WROTE);
+}
+
+/*
+ * Between L2's reads of X, the host changes the memory behind L1's page
+ * that X is: what L2 reads must follow, whatever the hypervisor's shadow
+ * of L1's nested page table had cached.
+ */
+static void test_npt_host_invalidation(void)
+{
+	struct kvmf_guest_region region;
+	struct nested_test t;
+	volatile uint64_t *page;
+
+	npt_test_create(&t, l1_npt_host_invalidation);
+	kvmf_guest_add_region(&t.vm, &region, HOST_REGION_SLOT, HOST_REGION_GPA,
+			      HOST_REGION_SIZE, KVMF_BACKING_ANON);
+	page = region.host;
+	KVMF_ASSERT_EQ(expect_sync(&t), L1_WROTE);
+
+	/* The same page, a new value. */
+	*page = HOST_WROTE(1);
+	KVMF_ASSERT_EQ(expect_sync(&t), HOST_WROTE(1));
+	/* The page dropped: private anonymous memory reads as zeros again. */
+	KVMF_CHECK(madvise((void *)page, 4096, MADV_DONTNEED));
+	KVMF_ASSERT_EQ(expect_sync(&t), 0);
+	/* L2's read may have mapped the shared zero page: this write replaces it. */
+	*page = HOST_WROTE(2);
+	KVMF_ASSERT_EQ(expect_sync(&t), HOST_WROTE(2));
+	/* Dropped and written again before L2 looks: a new page. */
+	KVMF_CHECK(madvise((void *)page, 4096, MADV_DONTNEED));
+	*page = HOST_WROTE(3);
+	KVMF_ASSERT_EQ(expect_sync(&t), HOST_WROTE(3));
+	/* L2's write lands in the host's page. */
+	KVMF_ASSERT_EQ(expect_sync(&t), 0);
+	KVMF_ASSERT_EQ(*page, L2_WROTE);
+	expect_done(&t);
+}
+
+/* ---- npt_mmio ---- */
+
+/* X is this L1 address, where no memslot is. */
+#define MMIO_L1_GPA	0xd0000000ull
+#define MMIO_READ4	0x89abcdefull
+#define MMIO_READ2	0x4321ull
+#define MMIO_WRITE8	0x1122334455667788ull
+#define MMIO_WRITE1	0x5a
+
+static volatile uint64_t mmio_got4, mmio_got2;
+
+static void l2_npt_mmio(void)
+{
+	uint64_t a, d = 0;
+
+	asm volatile("movl 8(%2), %k0\n\t"
+		     "movq %3, 0x10(%2)\n\t"
+		     "movb $" STR(MMIO_WRITE1) ", 3(%2)\n\t"
+		     "movw 0x20(%2), %w1"
+		     : "=&a"(a), "+d"(d) : "b"(NPT_X_GPA), "c"(MMIO_WRITE8) : "memory");
+	mmio_got4 = a;
+	mmio_got2 = d;
+}
+
+static void l1_npt_mmio(void *arg)
+{
+	struct kvmf_svm *svm = arg;
+
+	l1_npt_start(svm, l2_npt_mmio);
+	kvmf_svm_npt_map_4k(svm, NPT_X_GPA, MMIO_L1_GPA, NPT_RWU);
+	GUEST_ASSERT_EQ(kvmf_svm_run(svm), VMEXIT_VMMCALL);
+	GUEST_ASSERT_EQ(mmio_got4, MMIO_READ4);
+	GUEST_ASSERT_EQ(mmio_got2, MMIO_READ2);
+}
+
+struct mmio_access {
+	uint64_t l1_gpa;
+	uint32_t len;
+	uint8_t is_write;
+	uint64_t data;		/* written, or to be read */
+};
+
+/* L2's accesses to X, in order, as the VMM sees them: at L1's address. */
+static const struct mmio_access npt_mmio_accesses[] = {
+	{ MMIO_L1_GPA + 8, 4, 0, MMIO_READ4 },
+	{ MMIO_L1_GPA + 0x10, 8, 1, MMIO_WRITE8 },
+	{ MMIO_L1_GPA + 3, 1, 1, MMIO_WRITE1 },
+	{ MMIO_L1_GPA + 0x20, 2, 0, MMIO_READ2 },
+};
+
+static void test_npt_mmio(void)
+{
+	struct nested_test t;
+	struct kvm_run *run;
+	unsigned int i;
+	uint64_t data;
+
+	npt_test_create(&t, l1_npt_mmio);
+	run = t.vcpu.run;
+	for (i = 0; i < ARRAY_SIZE(npt_mmio_accesses); i++) {
+		const struct mmio_access *m = &npt_mmio_accesses[i];
+
+		kvmf_guest_run_expect(&t.vcpu, KVM_EXIT_MMIO);
+		printf("# MMIO %u: addr %#llx len %u write %u\n", i, run->mmio.phys_addr,
+		       run->mmio.len, run->mmio.is_write);
+		KVMF_ASSERT_EQ(run->mmio.phys_addr, m->l1_gpa);
+		KVMF_ASSERT_EQ(run->mmio.len, m->len);
+		KVMF_ASSERT_EQ(run->mmio.is_write, m->is_write);
+		data = 0;
+		if (m->is_write) {
+			memcpy(&data, run->mmio.data, m->len);
+			KVMF_ASSERT_EQ(data, m->data);
+		} else {
+			memcpy(run->mmio.data, &m->data, m->len);
+		}
+	}
+	expect_done(&t);
+}
+
+/* ---- npt_state_save_restore ---- */
+
+/* L2 reads X, is moved to another vCPU, reads X again and Y for the first time. */
+static void l2_npt_moved(void)
+{
+	GUEST_SYNC(*(volatile uint64_t *)NPT_X_GPA);
+	GUEST_SYNC(*(volatile uint64_t *)NPT_X_GPA);
+	GUEST_SYNC(*(volatile uint64_t *)NPT_Y_GPA);
+}
+
+static void l1_npt_state(void *arg)
+{
+	struct kvmf_svm *svm = arg;
+
+	l1_npt_start(svm, l2_npt_moved);
+	kvmf_svm_npt_map_4k(svm, NPT_X_GPA, l1_page(0), NPT_RWU);
+	kvmf_svm_npt_map_4k(svm, NPT_Y_GPA, l1_page(1), NPT_RWU);
+	GUEST_ASSERT_EQ(kvmf_svm_run(svm), VMEXIT_VMMCALL);
+
+	/* On the new vCPU, L1's remap and flush reach L2 as before. */
+	kvmf_svm_set_rip(svm, (uint64_t)l2_read_loop);
+	kvmf_svm_npt_map_4k(svm, NPT_X_GPA, l1_page(2), NPT_RWU);
+	svm->vmcb->control.tlb_control = SVM_TLB_FLUSH_ALL;
+	GUEST_ASSERT_EQ(l2_read(svm, NPT_X_GPA), PAGE_MARKER(2));
+}
+
+static void test_npt_state_save_restore(void)
+{
+	static struct vcpu_state st;
+	struct vmcb *saved = (struct vmcb *)st.n.vmcb12;
+	struct kvmf_guest_vcpu vcpu2;
+	struct nested_test t;
+	struct kvmf_ucall uc;
+	struct kvmf_svm *svm;
+
+	npt_test_create(&t, l1_npt_state);
+	svm = KVMF_SVM_HOST_PTR(&t.vm, t.svm);
+	KVMF_ASSERT_EQ(expect_sync(&t), PAGE_MARKER(0));
+	vcpu_move(&t, &vcpu2, 1, &st);
+	KVMF_ASSERT_EQ(st.n.s.flags, KVM_STATE_NESTED_GUEST_MODE | KVM_STATE_NESTED_GIF_SET);
+	KVMF_ASSERT_EQ(saved->control.np_control & SVM_NP_ENABLE, SVM_NP_ENABLE);
+	KVMF_ASSERT_EQ(saved->control.n_cr3, (uint64_t)svm->npt);
+
+	/* X is no memory of L1's: only the nested page table makes it a page. */
+	KVMF_ASSERT_EQ(kvmf_guest_run_ucall(&t.vm, &vcpu2, &uc), UCALL_SYNC);
+	KVMF_ASSERT_EQ(uc.args[0], PAGE_MARKER(0));
+	KVMF_ASSERT_EQ(kvmf_guest_run_ucall(&t.vm, &vcpu2, &uc), UCALL_SYNC);
+	KVMF_ASSERT_EQ(uc.args[0], PAGE_MARKER(1));
+	KVMF_ASSERT_EQ(kvmf_guest_run_ucall(&t.vm, &vcpu2, &uc), UCALL_DONE);
+}
+
+/* ---- svme_clear_keeps_gif ---- */
+
+static void l1_svme_clear_gif(void *arg)
+{
+	struct kvmf_svm *svm = arg;
+	uint64_t efer;
+
+	kvmf_svm_enable(svm);
+	efer = kvmf_rdmsr(MSR_EFER);
+	kvmf_svm_clgi();
+	kvmf_wrmsr(MSR_EFER, efer & ~EFER_SVME);
+	GUEST_SYNC(1);
+	kvmf_wrmsr(MSR_EFER, efer);
+	GUEST_SYNC(2);
+	kvmf_wrmsr(MSR_EFER, efer & ~EFER_SVME);
+	GUEST_SYNC(3);
+	kvmf_wrmsr(MSR_EFER, efer);
+	kvmf_svm_stgi();
+	GUEST_SYNC(4);
+	kvmf_svm_vmcb_init(svm, l2_mark_ran);
+	GUEST_ASSERT_EQ(kvmf_svm_run(svm), VMEXIT_VMMCALL);
+	GUEST_ASSERT_EQ(l2_ran, 1);
+}
+
+/* L1's next GUEST_SYNC on @vcpu must be @value, with GIF as the nested state gives @flags. */
+static void expect_sync_flags(struct nested_test *t, struct kvmf_guest_vcpu *vcpu,
+			      uint64_t value, uint16_t flags)
+{
+	struct kvmf_ucall uc;
+
+	KVMF_ASSERT_EQ(kvmf_guest_run_ucall(&t->vm, vcpu, &uc), UCALL_SYNC);
+	KVMF_ASSERT_EQ(uc.args[0], value);
+	KVMF_ASSERT_EQ(nested_flags(vcpu), flags);
+}
+
+/*
+ * L1 clears GIF, then EFER.SVME.  kvmfork leaves GIF clear, as later
+ * upstream KVM does: clearing SVME is no STGI, and GIF stays clear when
+ * SVME is set again, until L1's STGI.  Debian's 6.1 kvm_amd sets GIF when
+ * the guest clears EFER.SVME (it leaves nested operation there and resets
+ * GIF with it).  Either way, what KVM_GET_NESTED_STATE reports there,
+ * KVM_SET_NESTED_STATE must take on a new vCPU: a VMM may move the vCPU
+ * at any time.
+ */
+static void test_svme_clear_keeps_gif(void)
+{
+	static struct vcpu_state st;
+	struct kvmf_guest_vcpu vcpu2;
+	struct nested_test t;
+	struct kvmf_ucall uc;
+	uint16_t gif_after_svme_clear;
+
+	nested_test_create(&t, l1_svme_clear_gif);
+	gif_after_svme_clear = impl_is_stock ? KVM_STATE_NESTED_GIF_SET : 0;
+	expect_sync_flags(&t, &t.vcpu, 1, gif_after_svme_clear);
+	expect_sync_flags(&t, &t.vcpu, 2, gif_after_svme_clear);
+	expect_sync_flags(&t, &t.vcpu, 3, gif_after_svme_clear);
+	vcpu_move(&t, &vcpu2, 1, &st);
+	KVMF_ASSERT_EQ(st.sregs.efer & EFER_SVME, 0);
+	expect_sync_flags(&t, &vcpu2, 4, KVM_STATE_NESTED_GIF_SET);
+	KVMF_ASSERT_EQ(kvmf_guest_run_ucall(&t.vm, &vcpu2, &uc), UCALL_DONE);
 }
 
 static const struct kvmf_test tests[] = {
@@ -1131,6 +1620,12 @@ static const struct kvmf_test tests[] = {
 	{ "nested_state_save_restore", test_nested_state_save_restore },
 	{ "soft_int_next_rip", test_soft_int_next_rip },
 	{ "nested_npt", test_nested_npt },
+	{ "npt_remap_and_flush", test_npt_remap_and_flush },
+	{ "npt_protection", test_npt_protection },
+	{ "npt_host_invalidation", test_npt_host_invalidation },
+	{ "npt_mmio", test_npt_mmio },
+	{ "npt_state_save_restore", test_npt_state_save_restore },
+	{ "svme_clear_keeps_gif", test_svme_clear_keeps_gif },
 };
 
 int main(void)

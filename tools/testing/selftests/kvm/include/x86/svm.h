@@ -7,8 +7,8 @@
  * instructions, and helpers that build a VMCB12 from L1's current state so
  * that L2 runs a C function of the test program with L1's page tables,
  * descriptor tables and segments on a stack of its own.  L2 runs in L1's
- * guest physical address space (no nested paging) unless a test turns
- * NP_ENABLE on itself.
+ * guest physical address space (no nested paging) unless a test builds
+ * nested page tables with kvmf_svm_npt_init() and the map helpers.
  *
  * Host side: kvmf_svm_alloc() takes the pages L1 needs from guest RAM;
  * kvmf_svm_set_cpuid() gives the vCPU KVM's supported CPUID, without which
@@ -106,6 +106,38 @@
 #define EVENTINJ_TYPE_SOFT	(4ull << 8)
 
 #define SVM_NP_ENABLE		(1ull << 0)
+
+/* int_ctl (APM: "Virtual Interrupts"): IF masks virtual interrupts only. */
+#define SVM_INT_CTL_V_INTR_MASKING	(1u << 24)
+
+/* TLB_CONTROL (APM: "TLB Control"): what VMRUN flushes. */
+#define SVM_TLB_FLUSH_NONE	0
+#define SVM_TLB_FLUSH_ALL	1
+
+/*
+ * Entries of a nested page table (APM: "Nested Paging"): the long-mode
+ * format.  The CPU walks nested tables as user accesses, so every entry
+ * L2 is to reach needs NPT_USER.
+ */
+#define NPT_PRESENT		(1ull << 0)
+#define NPT_WRITABLE		(1ull << 1)
+#define NPT_USER		(1ull << 2)
+#define NPT_LARGE		(1ull << 7)
+#define NPT_NX			(1ull << 63)
+#define NPT_RWU			(NPT_PRESENT | NPT_WRITABLE | NPT_USER)
+
+/*
+ * EXITINFO1 of a nested page fault (APM: "Nested versus Guest Page
+ * Faults, Fault Ordering"): a page-fault error code in the low half, and
+ * whether the CPU was at L2's final address or walking L2's page tables.
+ */
+#define NPF_PRESENT		(1ull << 0)
+#define NPF_WRITE		(1ull << 1)
+#define NPF_USER		(1ull << 2)
+#define NPF_RSVD		(1ull << 3)
+#define NPF_FETCH		(1ull << 4)
+#define NPF_FINAL_GPA		(1ull << 32)
+#define NPF_TABLE_WALK		(1ull << 33)
 
 /* Sizes of the permission maps (APM: "I/O Permissions Map", "MSR Permissions Map"). */
 #define SVM_IOPM_PAGES		3
@@ -233,7 +265,13 @@ struct kvmf_svm {
 	void *hsave;			/* MSR_VM_HSAVE_PA */
 	uint8_t *msrpm;			/* SVM_MSRPM_PAGES, all clear */
 	uint8_t *iopm;			/* SVM_IOPM_PAGES, all clear */
-	void *scratch;			/* a spare page (VMSAVE, nested page tables...) */
+	void *scratch;			/* a spare page (VMSAVE...) */
+	/*
+	 * Nested page tables (kvmf_svm_npt_init): PML4, PDPT, PD, and a page
+	 * table for the one 2 MiB range of 4 KiB leaves, npt_4k_base.
+	 */
+	uint64_t *npt;
+	uint64_t npt_4k_base;
 	uint64_t l2_stack_top;
 	struct kvmf_svm_gprs l2;
 };
@@ -308,6 +346,30 @@ void kvmf_svm_vmrun_pa(uint64_t vmcb_pa, struct kvmf_svm_gprs *gprs);
 
 /* kvmf_svm_vmrun_pa() on @svm's VMCB12, then STGI; returns the exit code. */
 uint64_t kvmf_svm_run(struct kvmf_svm *svm);
+
+/*
+ * Nested paging for L2, after kvmf_svm_vmcb_init(): VMCB12 gets
+ * NP_ENABLE and @svm's nested page tables, which map L2's
+ * [0, @identity_end) to the same L1 addresses with 2 MiB pages and leave
+ * the rest of L2's first GiB (the most they map) not present.
+ */
+void kvmf_svm_npt_init(struct kvmf_svm *svm, uint64_t identity_end);
+/* Maps L2's 2 MiB page at @l2_gpa to L1's @l1_gpa, @flags (NPT_*) and NPT_LARGE. */
+void kvmf_svm_npt_map_2m(struct kvmf_svm *svm, uint64_t l2_gpa, uint64_t l1_gpa,
+			 uint64_t flags);
+/*
+ * Maps L2's 4 KiB page at @l2_gpa to L1's @l1_gpa with @flags (0: not
+ * present), or changes its entry.  The first call picks the 2 MiB range
+ * all 4 KiB pages must be in; the 2 MiB page that was there goes.
+ */
+void kvmf_svm_npt_map_4k(struct kvmf_svm *svm, uint64_t l2_gpa, uint64_t l1_gpa,
+			 uint64_t flags);
+
+/* INVLPGA: drops the translations of linear address @va in @asid. */
+static inline void kvmf_svm_invlpga(uint64_t va, uint32_t asid)
+{
+	asm volatile("invlpga %%rax, %%ecx" : : "a"(va), "c"(asid) : "memory");
+}
 
 /* Resumes L2 at @rip after an intercept. */
 static inline void kvmf_svm_set_rip(struct kvmf_svm *svm, uint64_t rip)

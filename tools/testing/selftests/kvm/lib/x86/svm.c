@@ -11,6 +11,12 @@
 #include "x86/svm.h"
 
 #define PAGE_SIZE	4096ul
+#define HUGE_2M		(2ull << 20)
+
+/* svm->npt: the nested page tables, a page each. */
+enum { NPT_PML4, NPT_PDPT, NPT_PD, NPT_PT, NPT_PAGES };
+#define NPT_ENTRIES	512
+#define NPT_SPAN	(1ull << 30)	/* what one PD maps */
 
 /* ---- Host side ---- */
 
@@ -25,6 +31,7 @@ struct kvmf_svm *kvmf_svm_alloc(struct kvmf_guest_vm *vm)
 	svm->msrpm = (void *)kvmf_guest_alloc_pages(vm, SVM_MSRPM_PAGES);
 	svm->iopm = (void *)kvmf_guest_alloc_pages(vm, SVM_IOPM_PAGES);
 	svm->scratch = (void *)kvmf_guest_alloc_pages(vm, 1);
+	svm->npt = (void *)kvmf_guest_alloc_pages(vm, NPT_PAGES);
 	svm->l2_stack_top = kvmf_guest_alloc_pages(vm, KVMF_SVM_L2_STACK_PAGES) +
 			    KVMF_SVM_L2_STACK_PAGES * PAGE_SIZE;
 	return (struct kvmf_svm *)gpa;
@@ -256,4 +263,51 @@ uint64_t kvmf_svm_run(struct kvmf_svm *svm)
 	kvmf_svm_vmrun_pa((uint64_t)svm->vmcb, &svm->l2);
 	kvmf_svm_stgi();
 	return svm->vmcb->control.exit_code;
+}
+
+/* ---- Nested page tables ---- */
+
+static volatile uint64_t *npt_table(struct kvmf_svm *svm, unsigned int which)
+{
+	return (volatile uint64_t *)((uint64_t)svm->npt + which * PAGE_SIZE);
+}
+
+void kvmf_svm_npt_init(struct kvmf_svm *svm, uint64_t identity_end)
+{
+	volatile uint64_t *pml4 = npt_table(svm, NPT_PML4);
+	unsigned int table, i;
+	uint64_t gpa;
+
+	GUEST_ASSERT(identity_end <= NPT_SPAN);
+	for (table = 0; table < NPT_PAGES; table++)
+		for (i = 0; i < NPT_ENTRIES; i++)
+			npt_table(svm, table)[i] = 0;
+	pml4[0] = (uint64_t)npt_table(svm, NPT_PDPT) | NPT_RWU;
+	npt_table(svm, NPT_PDPT)[0] = (uint64_t)npt_table(svm, NPT_PD) | NPT_RWU;
+	for (gpa = 0; gpa < identity_end; gpa += HUGE_2M)
+		kvmf_svm_npt_map_2m(svm, gpa, gpa, NPT_RWU);
+	svm->npt_4k_base = ~0ull;
+	svm->vmcb->control.np_control = SVM_NP_ENABLE;
+	svm->vmcb->control.n_cr3 = (uint64_t)pml4;
+}
+
+void kvmf_svm_npt_map_2m(struct kvmf_svm *svm, uint64_t l2_gpa, uint64_t l1_gpa,
+			 uint64_t flags)
+{
+	GUEST_ASSERT(l2_gpa < NPT_SPAN && !(l2_gpa % HUGE_2M) && !(l1_gpa % HUGE_2M));
+	npt_table(svm, NPT_PD)[l2_gpa / HUGE_2M] = l1_gpa | flags | NPT_LARGE;
+}
+
+void kvmf_svm_npt_map_4k(struct kvmf_svm *svm, uint64_t l2_gpa, uint64_t l1_gpa,
+			 uint64_t flags)
+{
+	uint64_t base = l2_gpa & ~(HUGE_2M - 1);
+
+	GUEST_ASSERT(l2_gpa < NPT_SPAN && !(l2_gpa % PAGE_SIZE) && !(l1_gpa % PAGE_SIZE));
+	if (svm->npt_4k_base != base) {
+		GUEST_ASSERT(svm->npt_4k_base == ~0ull);
+		svm->npt_4k_base = base;
+		npt_table(svm, NPT_PD)[base / HUGE_2M] = (uint64_t)npt_table(svm, NPT_PT) | NPT_RWU;
+	}
+	npt_table(svm, NPT_PT)[(l2_gpa % HUGE_2M) / PAGE_SIZE] = flags ? l1_gpa | flags : 0;
 }

@@ -347,7 +347,7 @@ static void test_sigkill_mmap_lock_contention(void)
 
 static void test_process_mrelease_while_running(void)
 {
-	int round;
+	int round, reaped = 0;
 
 	for (round = 0; round < REAP_ROUNDS; round++) {
 		int fds[2], pidfd, status;
@@ -382,13 +382,21 @@ static void test_process_mrelease_while_running(void)
 		r = syscall(SYS_process_mrelease, pidfd, 0);
 		if (r < 0 && errno == ENOSYS)
 			kvmf_skip("no process_mrelease()");
-		KVMF_ASSERT(r == 0, "process_mrelease: %s", strerror(errno));
+		/*
+		 * ESRCH: the VMM finished exiting (its mm gone) before the
+		 * call, a race a slow kernel (KASAN) loses now and then; that
+		 * round reaped nothing, but the others must have.
+		 */
+		KVMF_ASSERT(r == 0 || errno == ESRCH, "process_mrelease: %s", strerror(errno));
 		KVMF_ASSERT_EQ(waitpid(pid, &status, 0), pid);
 		KVMF_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "status %#x",
 			    status);
 		close(pidfd);
-		printf("# round %d: reaped and dead in %.0f ms\n", round, (now() - start) * 1000);
+		reaped += r == 0;
+		printf("# round %d: %s and dead in %.0f ms\n", round,
+		       r == 0 ? "reaped" : "gone before the reap", (now() - start) * 1000);
 	}
+	KVMF_ASSERT(reaped > 0, "no round reaped a running VMM");
 	host_still_works();
 }
 

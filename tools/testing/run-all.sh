@@ -15,10 +15,15 @@ load_test=tools/testing/module/load_test.sh
 
 total_passed=0 total_failed=0 total_skipped=0
 timings=()
+run_start=$(date +%s)
 
 # stage NAME COMMAND...: runs one stage and adds its counts to the totals;
 # returns the command's exit status.  With STAGE_LOG set, the stage's output
-# is also kept in that file.
+# is also kept in that file.  With STAGE_REFERENCE=1 the stage is a run of
+# the reference (stock kvm_amd): what fails there is a fact about stock, not
+# a failure of kvmfork's; the selftest matrix compares it with kvmfork's
+# verdicts and fails on any difference known-differences.txt does not
+# explain, so here it is reported and not counted.
 stage() {
 	local name=$1 log start status counts p f s
 	shift
@@ -40,6 +45,10 @@ stage() {
 	if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "# $name: exit status $status with no failure counted: counting one"
 		f=1
+	fi
+	if [ "${STAGE_REFERENCE:-0}" = 1 ] && [ "$f" -ne 0 ]; then
+		echo "# $name: $f failed on the reference; the matrix below judges them"
+		f=0 status=0
 	fi
 	total_passed=$((total_passed + p))
 	total_failed=$((total_failed + f))
@@ -70,7 +79,7 @@ for cpu in max Dhyana; do
 	[ "$cpu" = Dhyana ] && vendor=Hygon
 	STAGE_LOG=$matrix_logs/kvmfork-$vendor.log \
 		stage "selftests: kvmfork, cpu $cpu" $vm --cpu "$cpu" -- $selftests
-	STAGE_LOG=$matrix_logs/stock-$vendor.log \
+	STAGE_LOG=$matrix_logs/stock-$vendor.log STAGE_REFERENCE=1 \
 		stage "selftests: stock kvm_amd, cpu $cpu" $vm --stock --cpu "$cpu" -- $selftests
 done
 stage "selftest matrix: kvmfork vs stock" tools/testing/matrix.sh "$matrix_logs"
@@ -109,13 +118,25 @@ elif stage "debug kernel (cached) + kvmfork for it" \
 		tools/testing/debug-kernel/selftest.sh
 	stage "KUnit suites (debug kernel)" $vm --kernel debug \
 		--module build/debug/kvmfork-test.ko -- tools/testing/debug-kernel/kunit.sh
+	# vm_lifecycle_test bounds the growth of "Slab" in /proc/meminfo over
+	# 1000 VMs; KASAN's quarantine holds freed objects for a while, so on
+	# this kernel the slab grows by megabytes without a leak.  It runs on
+	# Debian's kernel above; kmemleak is the leak check here.
+	debug_selftests=()
+	for prog in tools/testing/selftests/kvm/out/*_test; do
+		case "${prog##*/}" in
+		vm_lifecycle_test)	;;
+		*)			debug_selftests+=("$prog") ;;
+		esac
+	done
 	stage "selftests: kvmfork, cpu max, debug+kmemleak" $vm --kernel debug \
-		--kmemleak --timeout 2400 --cpu max -- $selftests
+		--kmemleak --timeout 2400 --cpu max -- $selftests "${debug_selftests[@]}"
 else
 	echo "# the debug kernel or kvmfork's build for it failed: its stages did not run"
 fi
 
 echo "=== stage timings"
 printf '%s\n' "${timings[@]}"
+printf '%-44s %4ss\n' "total (these stages)" $(($(date +%s) - run_start))
 echo "$total_passed passed, $total_failed failed, $total_skipped skipped"
 [ "$total_failed" -eq 0 ]

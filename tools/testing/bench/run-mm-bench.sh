@@ -3,7 +3,9 @@
 #
 # Guest memory costs of kvmfork against stock kvm_amd in ONE boot of the
 # test VM (TCG makes absolute figures meaningless; only ratios mean
-# something).  Give the VM room for the guest memory and two CPUs:
+# something).  Build mm_bench on the host first (the VM sees the tree
+# read-only), then give the VM room for the guest memory and two CPUs:
+#   make modules && make -C tools/testing/bench mm_bench
 #   tools/testing/vm/kvmf-vm --no-module --mem 3G --smp 2 -- \
 #	tools/testing/bench/run-mm-bench.sh [MIB] [SECONDS]
 # MIB (default 1024) is the memory faulted in; SECONDS (default 3) how long
@@ -18,6 +20,7 @@ top=$(cd "$here/../../.." && pwd)
 mib=${1:-1024}
 secs=${2:-3}
 bench="$here/mm_bench"
+[ -x "$bench" ] || { echo "run-mm-bench.sh: build $bench first (see the top)" >&2; exit 1; }
 
 # median CMD...: the median of three runs' figure.
 median() {

@@ -29,35 +29,63 @@ dmesg --notime >"$log"
 # one level ("    ok 1 name"); parameterised cases' subtests are indented
 # further and not counted.  A planned case without a result line (its test
 # thread died) counts as failed, as does a named suite that never ran.
+#
+# KUnit also prints its own count before a suite's result line ("# SUITE:
+# pass:N fail:N skip:N total:N"); when it is there, it decides.  A failed
+# expectation's message can be longer than a kernel log record, and the
+# truncated record then runs into the next one, "ok N" line included, so the
+# case lines alone undercount; the count line is looked for anywhere in a
+# line for the same reason.  A suite reported "not ok" with no failed case
+# (its init failed, say) counts one failure.
 awk -v want="$*" '
 	BEGIN {
 		nw = split(want, w, " ")
 		for (i = 1; i <= nw; i++)
 			wanted[w[i]] = 1
 	}
-	function finish_suite() {
-		if (suite == "" || !counting)
+	function finish_suite(suite_failed,   done_cases) {
+		if (suite == "" || !counting) {
+			suite = ""
 			return
+		}
+		if (kt_total >= 0) {
+			if (kt_pass != sp || kt_fail != sf || kt_skip != ss)
+				printf "# %s: KUnit counts pass:%d fail:%d skip:%d, the log shows %d/%d/%d case lines; KUnit'"'"'s count used\n",
+					suite, kt_pass, kt_fail, kt_skip, sp, sf, ss
+			sp = kt_pass; sf = kt_fail; ss = kt_skip
+		}
 		done_cases = sp + sf + ss
 		if (planned > done_cases) {
 			printf "# %s: %d of %d cases have no result\n", suite,
 				planned - done_cases, planned
 			sf += planned - done_cases
 		}
+		if (suite_failed && sf == 0) {
+			printf "# %s: the suite failed without a failed case\n", suite
+			sf = 1
+		}
 		p += sp; f += sf; s += ss
 		suite = ""
 	}
 	/^    # Subtest: / {
-		finish_suite()
+		finish_suite(0)
 		suite = $3
 		counting = nw == 0 || (suite in wanted)
 		seen[suite] = 1
 		planned = sp = sf = ss = 0
+		kt_total = -1
 		if (counting)
 			print "    KTAP version 1"
 	}
 	suite == "" { next }
 	counting { print }
+	match($0, /# [A-Za-z0-9_]+: pass:[0-9]+ fail:[0-9]+ skip:[0-9]+ total:[0-9]+/) {
+		split(substr($0, RSTART + 2, RLENGTH - 2), kt, /[: ]+/)
+		if (kt[1] == suite) {
+			kt_pass = kt[3] + 0; kt_fail = kt[5] + 0
+			kt_skip = kt[7] + 0; kt_total = kt[9] + 0
+		}
+	}
 	/^    1\.\.[0-9]+$/ { planned = substr($1, 4) + 0 }
 	/^    ok [0-9]+ / {
 		if ($0 ~ /# SKIP/)
@@ -66,9 +94,9 @@ awk -v want="$*" '
 			sp++
 	}
 	/^    not ok [0-9]+ / { sf++ }
-	/^(not )?ok [0-9]+ / { finish_suite() }
+	/^(not )?ok [0-9]+ / { finish_suite($1 == "not") }
 	END {
-		finish_suite()
+		finish_suite(0)
 		nseen = 0
 		for (x in seen)
 			nseen++

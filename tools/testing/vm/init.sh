@@ -30,8 +30,9 @@
 #   module_unload "ok", or "fail" followed by the error output
 #   kmemleak      with KVMF_KMEMLEAK=1: "ok", or "fail N" followed by the
 #                 kmemleak reports of the N objects the module leaked
-#   kmemleak_sections  "NAME SECTION ADDRESS" of the modules' .text and
-#                 .init.text, for kvmf-vm to name bare addresses in reports
+#   kmemleak_sections  "NAME SECTION ADDRESS" of the modules' code sections
+#                 (.text, .text.unlikely, .init.text ...), for kvmf-vm to
+#                 name bare addresses in reports
 #   dmesg.txt     the kernel log after the command and the unload
 #   done          written last; its absence means the init did not finish
 #
@@ -164,10 +165,16 @@ stock)
 	# modprobe of the host root resolves kvm_amd's dependencies from its
 	# /lib/modules/$(uname -r).
 	# A kernel built here (the debug kernel) keeps its modules under a
-	# root of their own, named by kvmf-vm.
-	set -- ${KVMF_MODULES_ROOT:+-d "$KVMF_MODULES_ROOT"}
-	load_out=$(chroot "$HOST" modprobe "$@" kvm 2>&1 &&
-		chroot "$HOST" modprobe "$@" kvm_amd nested=1 2>&1) || load_rc=$?
+	# root of their own, named by kvmf-vm: kmod's modprobe takes it with
+	# -d.  By a path, since busybox's chroot runs its own modprobe applet
+	# for a bare "modprobe", and that has no -d.
+	if [ -n "$KVMF_MODULES_ROOT" ]; then
+		set -- /sbin/modprobe -d "$KVMF_MODULES_ROOT"
+	else
+		set -- modprobe
+	fi
+	load_out=$(chroot "$HOST" "$@" kvm 2>&1 &&
+		chroot "$HOST" "$@" kvm_amd nested=1 2>&1) || load_rc=$?
 	;;
 *)
 	load_out=
@@ -255,7 +262,9 @@ kmemleak_select()
 			for (i = 1; i <= n; i++)
 				if (index($0, "[" nm[i] "]"))
 					keep = 1
-			if ($1 ~ /^\[<[0-9a-f]+>\]$/ && $NF ~ /^0x[0-9a-f]+$/)
+			# "[<%pK>] %pS": the first is hashed, or "(____ptrval____)"
+			# early on; the second a bare 0x... for unknown code.
+			if ($1 ~ /^\[<.*>\]$/ && $NF ~ /^0x[0-9a-f]+$/)
 				keep = 1
 		}
 		END { flush() }' "$KMEMLEAK"
@@ -266,12 +275,11 @@ if [ "$kmemleak_on" = 1 ]; then
 	kvmfork)	kmemleak_mods=$KVMF_MODULE_NAME ;;
 	*)		kmemleak_mods="kvm_amd kvm" ;;
 	esac
-	log "kmemleak: scanning with $kmemleak_mods loaded"
+	log "kmemleak scan with $kmemleak_mods loaded"
 	# Where the code was, for kvmf-vm to name bare addresses.
 	for m in $kmemleak_mods; do
-		for sec in .text .init.text; do
-			[ -r "/sys/module/$m/sections/$sec" ] &&
-				echo "$m $sec $(cat "/sys/module/$m/sections/$sec")"
+		for f in /sys/module/"$m"/sections/.*text*; do
+			[ -r "$f" ] && echo "$m ${f##*/} $(cat "$f")"
 		done
 	done >"$RUN/kmemleak_sections"
 	kmemleak_scan
@@ -324,7 +332,7 @@ if [ $# -gt 0 ]; then
 fi
 
 if [ "$kmemleak_on" = 1 ]; then
-	log "kmemleak: scanning after the unload"
+	log "kmemleak scan after the unload"
 	kmemleak_scan
 	kmemleak_select $kmemleak_mods >/kmemleak.unloaded
 	# Both lists, each leaked object once (the second pass lists the
@@ -337,7 +345,7 @@ if [ "$kmemleak_on" = 1 ]; then
 	else
 		{ echo "fail $leaks"; cat /kmemleak.all; } >"$RUN/kmemleak"
 	fi
-	log "kmemleak: $leaks leaked objects from $kmemleak_mods"
+	log "kmemleak scans done, objects from $kmemleak_mods reported: $leaks"
 fi
 
 dmesg >"$RUN/dmesg.txt"

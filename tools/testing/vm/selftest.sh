@@ -31,10 +31,13 @@ ERR=$TMP/stderr
 rc=0
 
 # vm ARGS...: run kvmf-vm with no stdin, as CI does, and record the result.
+# Errors of kvmf-vm's own shell ("kvmf-vm: line N: ...") are collected from
+# every run for the last case.
 vm()
 {
 	rc=0
 	"$VM" "$@" </dev/null >"$OUT" 2>"$ERR" || rc=$?
+	grep -E 'kvmf-vm: line [0-9]+: ' "$ERR" >>"$TMP/shell-errors" || true
 }
 
 # Show the last run's output as KTAP diagnostics (only after a failure).
@@ -86,7 +89,7 @@ status_is()
 }
 
 echo "KTAP version 1"
-echo "1..13"
+echo "1..14"
 
 # --- plain runs and exit status
 
@@ -228,6 +231,22 @@ if [ -f "$TOP/kvmfork.ko" ]; then
 	check "kvmfork.ko loads and unloads" kvmfork_ok
 else
 	skip "kvmfork.ko loads and unloads" "no $TOP/kvmfork.ko (run make)"
+fi
+
+# --- no run, failed or not, tripped over kvmf-vm's own shell code (such as
+# an unset variable or a word run as a command on the timeout path)
+
+shell_ok()
+{
+	! [ -s "$TMP/shell-errors" ]
+}
+if shell_ok; then
+	ok "kvmf-vm's shell reported no error of its own in any run"
+else
+	n=$((n + 1))
+	failed=$((failed + 1))
+	echo "not ok $n - kvmf-vm's shell reported no error of its own in any run"
+	sed 's/^/#   /' "$TMP/shell-errors"
 fi
 
 [ "$skipped" -eq 0 ] || echo "# $skipped skipped"

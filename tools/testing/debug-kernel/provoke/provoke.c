@@ -83,14 +83,29 @@ static void provoke_list(void)
 	list_del(&a);
 }
 
-static void provoke_leak(void)
+/*
+ * The allocations of the two leaks are made here, in the module's .text
+ * rather than its init code, so that kmemleak's backtraces show this
+ * function by name while the module is loaded, and an address inside the
+ * module's .text after it is gone.
+ */
+static noinline void *provoke_alloc(size_t size)
 {
-	void *p = kmalloc(128, GFP_KERNEL);
+	void *p = kmalloc(size, GFP_KERNEL);
 
-	/* Touched, so that the allocation is not optimised away; then lost. */
+	/* Touched, so that the allocation is not optimised away. */
 	OPTIMIZER_HIDE_VAR(p);
 	if (p)
-		memset(p, 0x5a, 128);
+		memset(p, 0x5a, size);
+	return p;
+}
+
+static void provoke_leak(void)
+{
+	void *p = provoke_alloc(128);
+
+	/* ...and lost. */
+	OPTIMIZER_HIDE_VAR(p);
 }
 
 static int __init provoke_init(void)
@@ -106,7 +121,8 @@ static int __init provoke_init(void)
 	else if (!strcmp(what, "leak"))
 		provoke_leak();
 	else if (!strcmp(what, "exit_leak"))
-		provoke_kept = kmalloc(256, GFP_KERNEL);
+		/* A volatile store: the compiler sees no reader of it. */
+		WRITE_ONCE(provoke_kept, provoke_alloc(256));
 	else if (strcmp(what, "none"))
 		return -EINVAL;
 	return 0;

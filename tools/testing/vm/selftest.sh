@@ -89,7 +89,7 @@ status_is()
 }
 
 echo "KTAP version 1"
-echo "1..14"
+echo "1..16"
 
 # --- plain runs and exit status
 
@@ -200,6 +200,33 @@ for model in max Dhyana; do
 		'echo "$KVMF_IMPL $(grep -c "^kvm_amd " /proc/modules)"'
 	check "--stock loads and unloads kvm_amd on --cpu $model" stock_ok
 done
+
+# --- OOM killer reports: only the selftests' own memory cgroups pass
+
+# Runs a memory hog (tail keeps one endless line of /dev/zero) in a new
+# memory cgroup named $1, limited to 16 MiB, until the OOM killer ends it.
+oom_in_cgroup()
+{
+	vm --no-module -- sh -c '
+		mountpoint -q /sys/fs/cgroup || mount -t cgroup2 none /sys/fs/cgroup
+		echo +memory >/sys/fs/cgroup/cgroup.subtree_control
+		mkdir /sys/fs/cgroup/$0 && echo 16M >/sys/fs/cgroup/$0/memory.max &&
+		sh -c "echo \$\$ >/sys/fs/cgroup/$0/cgroup.procs; exec tail /dev/zero"
+		grep -q "^oom_kill [1-9]" /sys/fs/cgroup/$0/memory.events' "$1"
+}
+oom_ours_ok()
+{
+	status_is 0 && grep -q "note: OOM killer reports for the selftests' own" "$ERR"
+}
+oom_other_ok()
+{
+	status_is 1 && grep -q '^kvmf-vm: .*kernel log shows problems' "$ERR" &&
+		grep -q 'Call Trace:' "$ERR"
+}
+oom_in_cgroup kvmf-oom-1
+check "an OOM kill in a kvmf-oom-* cgroup does not fail the run" oom_ours_ok
+oom_in_cgroup other-oom
+check "any other OOM kill fails the run" oom_other_ok
 
 # --- more than one vCPU
 

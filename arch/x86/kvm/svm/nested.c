@@ -83,8 +83,12 @@ static bool svm_cpuid_has_svm(struct kvmf_vcpu *vcpu)
 }
 
 #define CPUID_8000000A_EDX_NP	BIT(0)
+#define CPUID_8000000A_EDX_NRIPS	BIT(3)
 
-/* KVM_GET_SUPPORTED_CPUID: SVM, and of the optional features, nested paging. */
+/*
+ * KVM_GET_SUPPORTED_CPUID: SVM, and of the optional features nested paging
+ * and NRIP save (emulated where the CPU has none: svm_nested_next_rip()).
+ */
 void svm_nested_cpuid(u32 leaf, u32 out[4])
 {
 	if (!kvmf_svm_nested_enabled)
@@ -95,7 +99,7 @@ void svm_nested_cpuid(u32 leaf, u32 out[4])
 		out[CPUID_EAX] = SVM_NESTED_REVISION;
 		out[CPUID_EBX] = SVM_NESTED_NR_ASIDS;
 		out[CPUID_ECX] = 0;
-		out[CPUID_EDX] = CPUID_8000000A_EDX_NP;
+		out[CPUID_EDX] = CPUID_8000000A_EDX_NP | CPUID_8000000A_EDX_NRIPS;
 	}
 }
 
@@ -308,6 +312,42 @@ static bool svm_nested_npt_wanted(struct kvmf_vcpu *vcpu, const struct vmcb_cont
 	return out[CPUID_EDX] & CPUID_8000000A_EDX_NP;
 }
 
+static bool svm_nested_l1_has_nrips(struct kvmf_vcpu *vcpu)
+{
+	u32 out[4];
+
+	kvmf_x86_cpuid(vcpu, 0x8000000a, 0, out);
+	return out[CPUID_EDX] & CPUID_8000000A_EDX_NRIPS;
+}
+
+/*
+ * A software interrupt or exception (INTn, INT3, INTO) that L1 injects
+ * with NRIP save returns to VMCB12's next_rip.  A CPU without NRIP save
+ * returns to RIP: L2 starts at next_rip then, and while the event is not
+ * delivered yet, L1 is shown the RIP it gave (soft_int_*).
+ */
+static void svm_nested_inject_soft_event(struct kvmf_vcpu *vcpu, const struct vmcb *vmcb12)
+{
+	struct kvmf_svm_nested *n = &to_svm(vcpu)->nested;
+	u32 event = vmcb12->control.event_inj;
+	u32 type = event & SVM_EVTINJ_TYPE_MASK;
+	u8 vector = event & SVM_EVTINJ_VECTOR_MASK;
+
+	n->soft_int_active = false;
+	if (!(event & SVM_EVTINJ_VALID) || !svm_nested_l1_has_nrips(vcpu) ||
+	    !(type == SVM_EVTINJ_TYPE_SOFT_INT ||
+	      (type == SVM_EVTINJ_TYPE_EXCEPTION && (vector == X86_TRAP_BP || vector == X86_TRAP_OF))))
+		return;
+	if (svm_has_nrips()) {
+		n->vmcb02->control.next_rip = vmcb12->control.next_rip;
+		return;
+	}
+	n->soft_int_active = true;
+	n->soft_int_old_rip = vmcb12->save.rip;
+	n->soft_int_next_rip = vmcb12->control.next_rip;
+	n->vmcb02->save.rip = vmcb12->control.next_rip;
+}
+
 
 /*
  * vmcb02's controls: kvmfork's intercepts and permission maps (every port
@@ -442,6 +482,7 @@ int svm_exit_vmrun(struct kvmf_vcpu *vcpu)
 	n->ctl12 = vmcb12->control;
 	svm_nested_prepare_control(vcpu, true, false);
 	svm_nested_prepare_save(svm, &vmcb12->save);
+	svm_nested_inject_soft_event(vcpu, vmcb12);
 	svm_switch_vmcb(vcpu, n->vmcb02);
 	n->guest_mode = true;
 	svm->gif = true;
@@ -488,6 +529,13 @@ int svm_nested_vmexit(struct kvmf_vcpu *vcpu)
 	c12->event_inj = n->ctl12.event_inj;
 	c12->event_inj_err = n->ctl12.event_inj_err;
 	c12->tlb_control = n->ctl12.tlb_control;
+	if (svm_nested_l1_has_nrips(vcpu))
+		c12->next_rip = v02->control.next_rip;
+	/* A soft event of L1's still undelivered: L1 sees the RIP it gave. */
+	if (n->soft_int_active && s12->rip == n->soft_int_next_rip &&
+	    (c12->exit_int_info & SVM_EVTINJ_VALID))
+		s12->rip = n->soft_int_old_rip;
+	n->soft_int_active = false;
 	if (svm_nested_write_vmcb12(vcpu, n->vmcb12_gpa))
 		svm_queue_exception(vcpu, X86_TRAP_GP, true, 0, 0);
 	return KVMF_EXIT_RESUME;
@@ -584,6 +632,50 @@ static void svm_nested_ioio_address_size(struct kvmf_vcpu *vcpu, struct vmcb_con
 		c->exit_info_1 |= BIT(SVM_IOIO_ASIZE_SHIFT + ilog2(insn->ad_bytes / 2));
 }
 
+/*
+ * The instruction intercepts, whose exits give the next instruction's
+ * address with NRIP save (APM: "Next Sequential Instruction Pointer").
+ */
+static bool svm_exit_is_instruction(u64 code)
+{
+	switch (code) {
+	case 0x000 ... 0x03f:		/* MOV CR, MOV DR */
+	case 0x06e ... 0x072:		/* RDTSC, RDPMC, PUSHF, POPF, CPUID */
+	case 0x074 ... 0x07c:		/* IRET, INTn, INVD, PAUSE, HLT, INVLPG(A), IOIO, MSR */
+	case 0x080 ... 0x08b:		/* VMRUN .. MWAIT */
+	case 0x08d:			/* XSETBV */
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * VMCB12's next_rip for an exit L1 gets: the CPU's with NRIP save, else
+ * decoded from L2's instruction; 0 for exits that are not instructions.
+ */
+static void svm_nested_next_rip(struct kvmf_vcpu *vcpu, struct vmcb_control_area *c)
+{
+	const struct kvmf_insn *insn;
+	struct kvmf_x86_cpu_mode m;
+
+	if (!svm_exit_is_instruction(c->exit_code)) {
+		c->next_rip = 0;
+		return;
+	}
+	if (c->exit_code == SVM_EXIT_IOIO) {
+		c->next_rip = c->exit_info_2;
+		return;
+	}
+	if (svm_has_nrips())
+		return;
+	svm_get_cpu_mode(vcpu, &m);
+	insn = kvmf_x86_decode(vcpu, &m);
+	c->next_rip = insn ? vcpu->arch.rip + insn->len : 0;
+	if (m.mode != KVMF_MODE_LONG)
+		c->next_rip &= 0xffffffff;
+}
+
 int svm_nested_exit(struct kvmf_vcpu *vcpu)
 {
 	struct vmcb_control_area *c = &to_svm(vcpu)->nested.vmcb02->control;
@@ -591,11 +683,13 @@ int svm_nested_exit(struct kvmf_vcpu *vcpu)
 	/* vmcb02 failed VMRUN's checks: L1's VMCB12 holds what the CPU refused. */
 	if (c->exit_code == (u64)SVM_EXIT_ERR || c->exit_code == 0xffffffffull) {
 		c->exit_code = (u64)SVM_EXIT_ERR;
+		c->next_rip = 0;
 		return svm_nested_vmexit(vcpu);
 	}
 	if (!svm_nested_l1_wants(vcpu))
 		return -ENOENT;
 	svm_nested_ioio_address_size(vcpu, c);
+	svm_nested_next_rip(vcpu, c);
 	return svm_nested_vmexit(vcpu);
 }
 
@@ -632,6 +726,7 @@ int svm_nested_before_entry(struct kvmf_vcpu *vcpu)
 		c->exit_info_1 = n->pending_info1;
 		c->exit_info_2 = n->pending_info2;
 		c->exit_int_info = 0;
+		c->next_rip = 0;
 		return svm_nested_vmexit(vcpu);
 	}
 	svm_nested_npt_check(vcpu);

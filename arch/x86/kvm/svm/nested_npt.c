@@ -206,6 +206,7 @@ int svm_nested_npf(struct kvmf_vcpu *vcpu)
 		c->exit_info_1 = w.error | SVM_NPF_USER | (write ? SVM_NPF_WRITE : 0) |
 				 (fetch ? SVM_NPF_FETCH : 0) |
 				 (error & (SVM_NPF_FINAL_GPA | SVM_NPF_TABLE_WALK));
+		c->next_rip = 0;
 		return svm_nested_vmexit(vcpu);
 	}
 

@@ -66,6 +66,9 @@ struct kvmf_svm_nested {
 	u64 snpt_generation;
 	u64 snpt_ncr3;
 	u32 snpt_asid;
+	/* A soft event L1 injected, on a CPU without NRIP save (nested.c). */
+	bool soft_int_active;
+	u64 soft_int_old_rip, soft_int_next_rip;
 	/* An exit kvmfork raised for L2 (an exception L1 intercepts) goes to L1 next. */
 	bool exit_pending;
 	u64 pending_code, pending_info1, pending_info2;

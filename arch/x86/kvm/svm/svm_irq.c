@@ -84,6 +84,7 @@ static void svm_event_exit_to_l1(struct kvmf_vcpu *vcpu, u64 code)
 	c->exit_info_1 = 0;
 	c->exit_info_2 = 0;
 	c->exit_int_info = 0;
+	c->next_rip = 0;
 	svm_nested_vmexit(vcpu);
 }
 

@@ -12,6 +12,7 @@
 struct kvmf_vm;
 struct kvmf_vcpu;
 struct kvmf_memslot;
+struct kvmf_memslot_update;
 struct page;
 struct kvmf_ioctl_table;
 
@@ -102,6 +103,13 @@ struct kvmf_arch_ops {
 	void (*mmu_log_dirty_enable)(struct kvmf_vm *vm, u64 gfn, u64 npages, bool protect);
 	bool (*mmu_write_protect)(struct kvmf_vm *vm, u64 gfn, u64 mask);
 	void (*mmu_flush)(struct kvmf_vm *vm);
+	/*
+	 * A memslot change is published and the core has dropped the old
+	 * slot's mappings: the arch's own per-slot state follows (powerpc's
+	 * secure-memory tracking).  With vm->lock held; may sleep.  NULL if
+	 * the arch keeps none.
+	 */
+	void (*memslot_commit)(struct kvmf_vm *vm, const struct kvmf_memslot_update *u);
 
 	/* KVM_CREATE_VCPU, after the core checked the id; and VM teardown. */
 	int (*vcpu_create)(struct kvmf_vcpu *vcpu);

@@ -75,6 +75,8 @@ static void kvmf_vm_memslot_commit(void *opaque, const struct kvmf_memslot_updat
 		/* A new slot's range has no mappings yet. */
 		break;
 	}
+	if (kvmf_arch_ops.memslot_commit)
+		kvmf_arch_ops.memslot_commit(vm, u);
 }
 
 static long kvmf_vm_set_user_memory_region(void *obj, void *data, unsigned long arg)

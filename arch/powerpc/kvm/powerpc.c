@@ -267,6 +267,7 @@ const struct kvmf_arch_ops kvmf_arch_ops = {
 	.mmu_log_dirty_enable	= kvmf_ppc_mmu_log_dirty_enable,
 	.mmu_write_protect	= kvmf_ppc_mmu_write_protect,
 	.mmu_flush		= kvmf_ppc_mmu_flush,
+	.memslot_commit		= kvmf_ppc_memslot_commit,
 	.vcpu_create		= kvmf_ppc_vcpu_create,
 	.vcpu_destroy		= kvmf_ppc_vcpu_destroy,
 	.vcpu_run		= kvmf_ppc_vcpu_run,

@@ -35,9 +35,8 @@ void kvmf_ppc_secmem_exit(void);
 long kvmf_ppc_svm_hcall(struct kvmf_vm *vm, unsigned long nr, const unsigned long *args);
 
 /*
- * A memslot change of @vm was published: the secure-memory memslot hooks.
- * For an arch op the core does not have yet (see
- * Documentation/secure-guests.rst).  vm->lock held.
+ * A memslot change of @vm was published: the secure-memory memslot hooks
+ * (the memslot_commit arch op).  vm->lock held.
  */
 void kvmf_ppc_memslot_commit(struct kvmf_vm *vm, const struct kvmf_memslot_update *u);
 

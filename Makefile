@@ -9,6 +9,7 @@
 #   make deps       install the Debian packages the above need (root)
 #   make cross      build kvmfork for s390x and ppc64le (tools/testing/cross)
 #   make bench      exit costs, kvmfork against stock kvm_amd, in one VM boot
+#   make bench-mm   guest memory (fault-in, dirty log), the same way
 #   make debug-kernel   build (once; then cached) the debug kernel: KUnit,
 #                   KASAN, lockdep, kmemleak (tools/testing/debug-kernel)
 #   make debug-modules  kvmfork.ko and kvmfork-test.ko (KUnit) for it, in
@@ -33,7 +34,7 @@ DEBUG_KDIR ?= $(KVMF_CACHE)/debug-kernel/build
 DEBUG_OUT := build/debug
 DEBUG_LOG := $(DEBUG_OUT)/.build.log
 
-.PHONY: all modules check deps selftests test demo bench clean kdir
+.PHONY: all modules check deps selftests test demo bench bench-mm clean kdir
 .PHONY: debug-kernel debug-modules cross
 # The s390 and powerpc backends are only ever cross-built here.
 cross: deps
@@ -80,6 +81,11 @@ bench: deps
 	@$(MAKE) --no-print-directory modules
 	@$(MAKE) -C tools/testing/bench
 	@$(VM) --no-module -- tools/testing/bench/run-bench.sh
+
+bench-mm: deps
+	@$(MAKE) --no-print-directory modules
+	@$(MAKE) -C tools/testing/bench
+	@$(VM) --no-module --mem 3G --smp 2 -- tools/testing/bench/run-mm-bench.sh
 
 # Builds only when its inputs changed: the script says so and keeps the
 # result in $(KVMF_CACHE)/debug-kernel, outside the work tree.

@@ -9,5 +9,5 @@
  */
 #include <linux/module.h>
 
-MODULE_DESCRIPTION("KUnit suites of kvmfork's memslot sets, emulator and CPUID table");
+MODULE_DESCRIPTION("KUnit suites of kvmfork: memslots, emulator, CPUID, nested SVM, secure guests");
 MODULE_LICENSE("GPL");

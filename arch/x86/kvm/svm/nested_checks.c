@@ -49,10 +49,15 @@ bool svm_nested_event_inj_valid(u32 event)
 	}
 }
 
-/* The low 12 bits of a permission map's address are ignored. */
+/*
+ * The map lies below MAXPHYADDR; the low 12 bits of its address are
+ * ignored.  Written so that no address can wrap the sum around.
+ */
 static bool svm_bitmap_valid(const struct svm_nested_limits *l, u64 pa, u64 size)
 {
-	return !(((pa & PAGE_MASK) + size - 1) >> l->phys_bits);
+	u64 start = pa & PAGE_MASK, limit = BIT_ULL(l->phys_bits);
+
+	return start < limit && size <= limit - start;
 }
 
 bool svm_nested_controls_valid(const struct svm_nested_limits *l,

@@ -83,6 +83,9 @@ static long kvmf_x86_check_extension(struct kvmf_vm *vm, long cap)
 	case KVM_CAP_READONLY_MEM:	/* writes to read-only slots exit as MMIO */
 	case KVM_CAP_MP_STATE:
 	case KVM_CAP_USER_NMI:
+	case KVM_CAP_EXT_CPUID:		/* KVM_GET_SUPPORTED_CPUID, KVM_SET_CPUID2 */
+	case KVM_CAP_SET_TSS_ADDR:
+	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
 	case KVM_CAP_VCPU_EVENTS:
 	case KVM_CAP_INTR_SHADOW:
 	case KVM_CAP_DISABLE_QUIRKS:
@@ -396,6 +399,7 @@ static int kvmf_x86_set_sregs(struct kvmf_vcpu *vcpu, const struct kvm_sregs *sr
 const struct kvmf_arch_ops kvmf_arch_ops = {
 	.name			= "x86",
 	.dev_ioctls		= &kvmf_x86_dev_ioctls,
+	.vm_ioctls		= &kvmf_x86_vm_ioctls,
 	.vcpu_ioctls		= &kvmf_x86_vcpu_ioctls,
 	.vm_enable_cap		= kvmf_x86_vm_enable_cap,
 	.hardware_setup		= kvmf_x86_hardware_setup,

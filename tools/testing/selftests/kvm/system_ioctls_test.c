@@ -5,6 +5,7 @@
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -99,6 +100,34 @@ static void test_unknown_vm_ioctls(void)
 	KVMF_ASSERT_ERRNO(ioctl(vm, KVM_CREATE_VM, 0), ENOTTY);
 }
 
+/*
+ * The addresses VMX wants for real mode and unpaged protected mode: SVM
+ * needs neither, KVM accepts them within its limits and reports the
+ * capabilities; VMMs (QEMU) set them whatever the vendor.
+ */
+static void test_tss_and_identity_map_addr(void)
+{
+	int kvm = kvmf_open_dev(), vm = kvmf_create_vm(kvm);
+	uint64_t addr = 0xfeffc000;
+
+	KVMF_ASSERT_EQ(ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_SET_TSS_ADDR), 1);
+	KVMF_ASSERT_EQ(ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_SET_IDENTITY_MAP_ADDR), 1);
+	KVMF_ASSERT_EQ(ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_EXT_CPUID), 1);
+
+	/* Three pages from the address on must stay below 4 GiB. */
+	KVMF_CHECK(ioctl(vm, KVM_SET_TSS_ADDR, 0xfffbd000ul));	/* QEMU's */
+	KVMF_CHECK(ioctl(vm, KVM_SET_TSS_ADDR, 0xfffffffful - 3 * 4096 + 1));
+	KVMF_ASSERT_ERRNO(ioctl(vm, KVM_SET_TSS_ADDR, 0xfffffffful - 3 * 4096 + 2), EINVAL);
+	KVMF_ASSERT_ERRNO(ioctl(vm, KVM_SET_TSS_ADDR, 0xfffff000ul), EINVAL);
+	KVMF_ASSERT_ERRNO(ioctl(vm, KVM_SET_TSS_ADDR, 0x100000000ul), EINVAL);
+
+	KVMF_ASSERT_ERRNO(ioctl(vm, KVM_SET_IDENTITY_MAP_ADDR, NULL), EFAULT);
+	KVMF_CHECK(ioctl(vm, KVM_SET_IDENTITY_MAP_ADDR, &addr));
+	/* Only before the first vCPU. */
+	KVMF_ASSERT(ioctl(vm, KVM_CREATE_VCPU, 0) >= 0, "KVM_CREATE_VCPU");
+	KVMF_ASSERT_ERRNO(ioctl(vm, KVM_SET_IDENTITY_MAP_ADDR, &addr), EINVAL);
+}
+
 static void test_vm_fd_other_mm(void)
 {
 	int vm = kvmf_create_vm(kvmf_open_dev());
@@ -155,6 +184,7 @@ static const struct kvmf_test tests[] = {
 	{ "unknown_system_ioctls", test_unknown_system_ioctls },
 	{ "vm_check_extension", test_vm_check_extension },
 	{ "unknown_vm_ioctls", test_unknown_vm_ioctls },
+	{ "tss_and_identity_map_addr", test_tss_and_identity_map_addr },
 	{ "vm_fd_other_mm", test_vm_fd_other_mm },
 	{ "vm_pins_module", test_vm_pins_module },
 };

@@ -95,6 +95,8 @@ static long kvmf_x86_check_extension(struct kvmf_vm *vm, long cap)
 	case KVM_CAP_XSAVE:
 	case KVM_CAP_XCRS:
 		return boot_cpu_has(X86_FEATURE_XSAVE);
+	case KVM_CAP_IRQ_ROUTING:	/* KVM_SET_GSI_ROUTING: vm_ioctls.c */
+		return KVMF_MAX_IRQ_ROUTES;
 	case KVM_CAP_NESTED_STATE:
 		return kvmf_x86_vendor->nested_state_size ? kvmf_x86_vendor->nested_state_size() : 0;
 	default:

@@ -180,7 +180,8 @@ bool kvmf_x86_fix_hypercall(struct kvmf_vcpu *vcpu, const struct kvmf_x86_cpu_mo
 /* arch/x86/kvm/ioctls.c */
 extern const struct kvmf_ioctl_table kvmf_x86_dev_ioctls;
 extern const struct kvmf_ioctl_table kvmf_x86_vcpu_ioctls;
-/* arch/x86/kvm/vm_ioctls.c */
+/* arch/x86/kvm/vm_ioctls.c; KVM's size of a GSI routing table (KVM_MAX_IRQ_ROUTES) */
+#define KVMF_MAX_IRQ_ROUTES	4096
 extern const struct kvmf_ioctl_table kvmf_x86_vm_ioctls;
 
 #endif /* KVMFORK_X86_H */

@@ -128,6 +128,19 @@ static void test_tss_and_identity_map_addr(void)
 	KVMF_ASSERT_ERRNO(ioctl(vm, KVM_SET_IDENTITY_MAP_ADDR, &addr), EINVAL);
 }
 
+/* GSI routes need an in-kernel irqchip: without one, KVM refuses them. */
+static void test_gsi_routing_without_irqchip(void)
+{
+	int kvm = kvmf_open_dev(), vm = kvmf_create_vm(kvm);
+	struct kvm_irq_routing routing = { .nr = 0 };
+
+	KVMF_ASSERT_EQ(ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_IRQ_ROUTING), 4096);
+	KVMF_ASSERT_ERRNO(ioctl(vm, KVM_SET_GSI_ROUTING, NULL), EFAULT);
+	KVMF_ASSERT_ERRNO(ioctl(vm, KVM_SET_GSI_ROUTING, &routing), EINVAL);
+	routing.flags = 1;
+	KVMF_ASSERT_ERRNO(ioctl(vm, KVM_SET_GSI_ROUTING, &routing), EINVAL);
+}
+
 static void test_vm_fd_other_mm(void)
 {
 	int vm = kvmf_create_vm(kvmf_open_dev());
@@ -185,6 +198,7 @@ static const struct kvmf_test tests[] = {
 	{ "vm_check_extension", test_vm_check_extension },
 	{ "unknown_vm_ioctls", test_unknown_vm_ioctls },
 	{ "tss_and_identity_map_addr", test_tss_and_identity_map_addr },
+	{ "gsi_routing_without_irqchip", test_gsi_routing_without_irqchip },
 	{ "vm_fd_other_mm", test_vm_fd_other_mm },
 	{ "vm_pins_module", test_vm_pins_module },
 };

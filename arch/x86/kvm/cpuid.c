@@ -16,6 +16,7 @@
 #include <linux/kernel.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <asm/kvm_para.h>
 #include <asm/processor.h>
 
 #include <kvmfork/kvmf_host.h>
@@ -87,10 +88,18 @@ static bool kvmf_cpuid_indexed(u32 leaf)
 #define KVMF_CPUID_SIGNATURE	0x40000000
 #define KVMF_CPUID_FEATURES	0x40000001
 
-/* KVM's paravirtual leaves: the "KVMKVMKVM" signature; no PV features yet. */
+/*
+ * KVM's paravirtual leaves: the "KVMKVMKVM" signature, and of the PV
+ * features, kvmclock (both MSR numberings: kvmclock.c) with its "stable"
+ * flag bit offered (kvmfork leaves the flag clear: the guest then keeps
+ * its readings monotonic itself).
+ */
 static void kvmf_cpuid_pv_leaf(u32 leaf, u32 out[4])
 {
 	out[0] = out[1] = out[2] = out[3] = 0;
+	if (leaf == KVMF_CPUID_FEATURES)
+		out[CPUID_EAX] = BIT(KVM_FEATURE_CLOCKSOURCE) | BIT(KVM_FEATURE_CLOCKSOURCE2) |
+				 BIT(KVM_FEATURE_CLOCKSOURCE_STABLE_BIT);
 	if (leaf == KVMF_CPUID_SIGNATURE) {
 		out[CPUID_EAX] = KVMF_CPUID_FEATURES;
 		memcpy(&out[CPUID_EBX], "KVMK", 4);

@@ -9,6 +9,7 @@
  */
 #include <linux/kernel.h>
 #include <linux/uaccess.h>
+#include <asm/kvm_para.h>
 #include <asm/msr-index.h>
 #include <asm/processor-flags.h>
 
@@ -85,6 +86,8 @@ static const u32 kvmf_saved_msrs[] = {
 	MSR_IA32_CR_PAT,
 	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_KERNEL_GS_BASE,
 	MSR_TSC_AUX,
+	/* kvmclock (kvmclock.c), in KVM's old and new numbers. */
+	MSR_KVM_WALL_CLOCK, MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK_NEW, MSR_KVM_SYSTEM_TIME_NEW,
 };
 
 /* Reachable by RDMSR/WRMSR and KVM_GET/SET_MSRS, but not listed. */
@@ -120,6 +123,8 @@ int kvmf_x86_get_msr(struct kvmf_vcpu *vcpu, u32 index, u64 *data, bool host)
 		*data = vcpu->arch.tsc_aux;
 		return 0;
 	}
+	if (kvmf_kvmclock_msr(index))
+		return kvmf_kvmclock_get_msr(vcpu, index, data);
 	return kvmf_x86_vendor_get_msr(vcpu, index, data);
 }
 
@@ -132,6 +137,8 @@ int kvmf_x86_set_msr(struct kvmf_vcpu *vcpu, u32 index, u64 data, bool host)
 		vcpu->arch.tsc_aux = data;
 		return 0;
 	}
+	if (kvmf_kvmclock_msr(index))
+		return kvmf_kvmclock_set_msr(vcpu, index, data, host);
 	return kvmf_x86_vendor_set_msr(vcpu, index, data, host);
 }
 

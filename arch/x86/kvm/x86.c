@@ -95,6 +95,8 @@ static long kvmf_x86_check_extension(struct kvmf_vm *vm, long cap)
 	case KVM_CAP_XSAVE:
 	case KVM_CAP_XCRS:
 		return boot_cpu_has(X86_FEATURE_XSAVE);
+	case KVM_CAP_ADJUST_CLOCK:
+		return kvmf_kvmclock_cap();
 	case KVM_CAP_IRQ_ROUTING:	/* KVM_SET_GSI_ROUTING: vm_ioctls.c */
 		return KVMF_MAX_IRQ_ROUTES;
 	case KVM_CAP_NESTED_STATE:
@@ -120,6 +122,7 @@ static int kvmf_x86_vm_init(struct kvmf_vm *vm, unsigned long type)
 
 	vm->mem.max_gfn = (1ull << (gpa_bits - PAGE_SHIFT)) - 1;
 	vm->arch.tsc_offset = -(s64)rdtsc();
+	kvmf_kvmclock_vm_init(vm);
 
 	r = kvmf_tdp_init(vm);
 	if (r)
@@ -295,6 +298,7 @@ static int kvmf_x86_vcpu_run_loop(struct kvmf_vcpu *vcpu)
 	r = kvmf_x86_load_run_cr8(vcpu);
 	if (r)
 		return r;
+	kvmf_kvmclock_update(vcpu);
 	kvmf_x86_pio_complete(vcpu);
 	r = kvmf_x86_mmio_complete(vcpu);
 	if (r != KVMF_EXIT_RESUME)

@@ -63,6 +63,8 @@ struct kvmf_x86_vendor_ops {
 	bool (*nmi_allowed)(struct kvmf_vcpu *vcpu);
 	bool (*inject_nmi)(struct kvmf_vcpu *vcpu);
 	u8 (*get_cr8)(struct kvmf_vcpu *vcpu);
+	/* The TSC of the guest (L1's while a nested guest runs), for kvmclock. */
+	u64 (*read_l1_tsc)(struct kvmf_vcpu *vcpu);
 	void (*set_cr8)(struct kvmf_vcpu *vcpu, u8 cr8);
 	/*
 	 * KVM_GET/SET_VCPU_EVENTS: the exception, NMI or soft interrupt being
@@ -156,6 +158,16 @@ long kvmf_vcpu_get_xcrs(void *obj, void *data, unsigned long arg);
 long kvmf_vcpu_set_xcrs(void *obj, void *data, unsigned long arg);
 long kvmf_vcpu_get_mp_state(void *obj, void *data, unsigned long arg);
 long kvmf_vcpu_set_mp_state(void *obj, void *data, unsigned long arg);
+
+/* arch/x86/kvm/kvmclock.c */
+void kvmf_kvmclock_vm_init(struct kvmf_vm *vm);
+void kvmf_kvmclock_update(struct kvmf_vcpu *vcpu);
+bool kvmf_kvmclock_msr(u32 index);
+int kvmf_kvmclock_get_msr(struct kvmf_vcpu *vcpu, u32 index, u64 *data);
+int kvmf_kvmclock_set_msr(struct kvmf_vcpu *vcpu, u32 index, u64 data, bool host);
+long kvmf_vm_get_clock(void *obj, void *data, unsigned long arg);
+long kvmf_vm_set_clock(void *obj, void *data, unsigned long arg);
+int kvmf_kvmclock_cap(void);
 
 /* arch/x86/kvm/irq.c */
 long kvmf_vcpu_interrupt(void *obj, void *data, unsigned long arg);

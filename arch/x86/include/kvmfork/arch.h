@@ -44,6 +44,10 @@ struct kvmf_arch_vm {
 	struct kvmf_tdp tdp;
 	/* Added to the host TSC for every vCPU at creation: guests start at 0. */
 	s64 tsc_offset;
+	/* kvmclock = host boot time + this (ns); the wall-clock MSR (kvmclock.c). */
+	s64 kvmclock_offset;
+	u64 wall_clock_msr;
+	u32 wall_clock_version;
 	/* KVM_X86_QUIRK_* that userspace disabled (KVM_CAP_DISABLE_QUIRKS2). */
 	u64 disabled_quirks;
 	/* The vendor backend's per-VM state. */
@@ -110,6 +114,9 @@ struct kvmf_arch_vcpu {
 	struct kvmf_cpuid_table *cpuid;
 	/* XCR0 as the guest has it (x87 only while XSAVE is not offered). */
 	u64 xcr0;
+	/* MSR_KVM_SYSTEM_TIME as written, and its structure's version (kvmclock.c). */
+	u64 kvmclock_msr;
+	u32 kvmclock_version;
 	/* KVM_INTERRUPT's vector and KVM_NMI's NMIs, waiting for the guest (irq.c). */
 	bool irq_pending;
 	u8 irq_vector;

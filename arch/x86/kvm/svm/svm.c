@@ -455,6 +455,12 @@ static int svm_set_sregs(struct kvmf_vcpu *vcpu, const struct kvm_sregs *sregs)
 	return 0;
 }
 
+/* L1's TSC: kvmfork keeps L1's offset, whatever VMCB runs. */
+static u64 svm_read_l1_tsc(struct kvmf_vcpu *vcpu)
+{
+	return rdtsc() + to_svm(vcpu)->tsc_offset;
+}
+
 /* APIC base: enable (11), BSP (8) and the base address; no x2APIC (10) yet. */
 static bool svm_apic_base_valid(u64 data)
 {
@@ -628,6 +634,7 @@ const struct kvmf_x86_vendor_ops kvmf_svm_vendor_ops = {
 	.nmi_allowed		= svm_nmi_allowed,
 	.inject_nmi		= svm_inject_nmi,
 	.get_cr8		= svm_get_cr8,
+	.read_l1_tsc		= svm_read_l1_tsc,
 	.set_cr8		= svm_set_cr8,
 	.get_events		= svm_get_events,
 	.set_events		= svm_set_events,

@@ -159,6 +159,11 @@ long kvmf_vcpu_set_xcrs(void *obj, void *data, unsigned long arg);
 long kvmf_vcpu_get_mp_state(void *obj, void *data, unsigned long arg);
 long kvmf_vcpu_set_mp_state(void *obj, void *data, unsigned long arg);
 
+/* arch/x86/kvm/mtrr.c */
+bool kvmf_mtrr_msr(u32 index);
+int kvmf_mtrr_get_msr(struct kvmf_vcpu *vcpu, u32 index, u64 *data);
+int kvmf_mtrr_set_msr(struct kvmf_vcpu *vcpu, u32 index, u64 data);
+
 /* arch/x86/kvm/kvmclock.c */
 void kvmf_kvmclock_vm_init(struct kvmf_vm *vm);
 void kvmf_kvmclock_update(struct kvmf_vcpu *vcpu);

@@ -87,6 +87,14 @@ struct kvmf_pio {
 	u32 count;
 };
 
+/* The guest's MTRRs (mtrr.c): default type, fixed ranges, 8 variable base/mask pairs. */
+#define KVMF_NR_FIXED_MTRRS	11
+struct kvmf_mtrr_state {
+	u64 deftype;
+	u64 fixed[KVMF_NR_FIXED_MTRRS];
+	u64 var[16];
+};
+
 /* A vCPU's CPUID table, as KVM_SET_CPUID2 gave it. */
 struct kvmf_cpuid_table {
 	int nent;
@@ -114,6 +122,7 @@ struct kvmf_arch_vcpu {
 	struct kvmf_cpuid_table *cpuid;
 	/* XCR0 as the guest has it (x87 only while XSAVE is not offered). */
 	u64 xcr0;
+	struct kvmf_mtrr_state mtrr;
 	/* MSR_KVM_SYSTEM_TIME as written, and its structure's version (kvmclock.c). */
 	u64 kvmclock_msr;
 	u32 kvmclock_version;

@@ -263,11 +263,79 @@ static void test_tsc_aux(void)
 	KVMF_ASSERT_EQ(host_get_msr(MSR_TSC_AUX), 0x1234);
 }
 
+/* ---- MTRRs: kept with their validity rules ---- */
+
+#define MSR_MTRR_CAP		0xfe
+#define MSR_MTRR_DEF_TYPE	0x2ff
+#define MSR_MTRR_FIX64K		0x250
+#define MSR_MTRR_FIX4K_F8000	0x26f
+#define MSR_MTRR_PHYS_BASE0	0x200
+#define MSR_MTRR_PHYS_MASK0	0x201
+#define MSR_MTRR_PHYS_MASK7	0x20f
+
+/* A KVM_SET_MSRS of one MSR: 1 if it took the value, 0 if it refused it. */
+static int host_try_set_msr(uint32_t index, uint64_t value)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry entry;
+	} m = { .hdr.nmsrs = 1, .entry = { .index = index, .data = value } };
+
+	return ioctl(vcpu.fd, KVM_SET_MSRS, &m);
+}
+
+static void guest_mtrrs(void *arg)
+{
+	(void)arg;
+	kvmf_guest_exc_handlers[13] = count_gp;
+	/* 8 variable ranges, fixed ranges and write-combining. */
+	GUEST_ASSERT_EQ(kvmf_rdmsr(MSR_MTRR_CAP), 0x508);
+	GUEST_ASSERT_EQ(guest_wrmsr_faults(MSR_MTRR_CAP, 0x508), 1);
+	GUEST_ASSERT_EQ(guest_wrmsr_faults(MSR_MTRR_DEF_TYPE, 0xc06), 0);
+	GUEST_ASSERT_EQ(kvmf_rdmsr(MSR_MTRR_DEF_TYPE), 0xc06);
+	/* Type 2 is reserved; so is bit 9. */
+	GUEST_ASSERT_EQ(guest_wrmsr_faults(MSR_MTRR_DEF_TYPE, 0xc02), 1);
+	GUEST_ASSERT_EQ(guest_wrmsr_faults(MSR_MTRR_DEF_TYPE, 0xe06), 1);
+	GUEST_ASSERT_EQ(kvmf_rdmsr(MSR_MTRR_DEF_TYPE), 0xc06);
+	GUEST_ASSERT_EQ(guest_wrmsr_faults(MSR_MTRR_FIX64K, 0x0606060606060606ull), 0);
+	GUEST_ASSERT_EQ(guest_wrmsr_faults(MSR_MTRR_FIX64K, 0x0606060606030606ull), 1);
+	GUEST_ASSERT_EQ(kvmf_rdmsr(MSR_MTRR_FIX64K), 0x0606060606060606ull);
+	GUEST_ASSERT_EQ(guest_wrmsr_faults(MSR_MTRR_PHYS_BASE0, 0x80000006), 0);
+	GUEST_ASSERT_EQ(guest_wrmsr_faults(MSR_MTRR_PHYS_BASE0, 0x80000106), 1);
+	GUEST_ASSERT_EQ(guest_wrmsr_faults(MSR_MTRR_PHYS_MASK0, 0xff80000800ull), 0);
+	GUEST_ASSERT_EQ(guest_wrmsr_faults(MSR_MTRR_PHYS_MASK0, 0xff80000801ull), 1);
+	GUEST_ASSERT_EQ(kvmf_rdmsr(MSR_MTRR_PHYS_MASK0), 0xff80000800ull);
+	GUEST_SYNC(1);
+}
+
+static void test_mtrrs(void)
+{
+	struct kvmf_ucall uc;
+
+	kvmf_guest_vm_create(&vm, KVMF_GUEST_PROGRAM_RAM);
+	kvmf_guest_load_program(&vm);
+	kvmf_guest_vcpu_add_code(&vm, &vcpu, 0, guest_mtrrs, NULL);
+	set_supported_cpuid(vm.kvm, vcpu.fd);
+	KVMF_ASSERT_EQ(kvmf_guest_run_ucall(&vm, &vcpu, &uc), UCALL_SYNC);
+	KVMF_ASSERT_EQ(host_get_msr(MSR_MTRR_DEF_TYPE), 0xc06);
+	KVMF_ASSERT_EQ(host_get_msr(MSR_MTRR_PHYS_BASE0), 0x80000006);
+	/* Userspace: the same rules; MTRRcap stays read-only. */
+	KVMF_ASSERT_EQ(host_try_set_msr(MSR_MTRR_CAP, 0x508), 0);
+	KVMF_ASSERT_EQ(host_try_set_msr(MSR_MTRR_DEF_TYPE, 0x7), 0);
+	KVMF_ASSERT_EQ(host_try_set_msr(MSR_MTRR_FIX4K_F8000, 0x0505050505050505ull), 1);
+	KVMF_ASSERT_EQ(host_try_set_msr(MSR_MTRR_FIX4K_F8000, 0xff), 0);
+	KVMF_ASSERT_EQ(host_get_msr(MSR_MTRR_FIX4K_F8000), 0x0505050505050505ull);
+	KVMF_ASSERT_EQ(host_try_set_msr(MSR_MTRR_PHYS_MASK7, 0), 1);
+	/* Past the last variable range there is no MTRR. */
+	KVMF_ASSERT_EQ(host_try_set_msr(MSR_MTRR_PHYS_MASK7 + 1, 0), 0);
+}
+
 static const struct kvmf_test tests[] = {
 	{ "index_list", test_index_list },
 	{ "host_and_guest_access", test_host_and_guest_access },
 	{ "bad_msrs_ioctls", test_bad_msrs_ioctls },
 	{ "tsc_aux", test_tsc_aux },
+	{ "mtrrs", test_mtrrs },
 };
 
 int main(void)

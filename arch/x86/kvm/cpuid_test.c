@@ -201,7 +201,7 @@ static void cpuid_no_table_leaf1_test(struct kunit *test)
 /* KVM's paravirtual range: the signature, then zeros to its very end. */
 static void cpuid_pv_leaves_test(struct kunit *test)
 {
-	static const u32 zero_leaves[] = { 0x40000001, 0x40000002, 0x40000100, 0x4fffffff };
+	static const u32 zero_leaves[] = { 0x40000002, 0x40000100, 0x4fffffff };
 	struct kvmf_vcpu *vcpu = cpuid_vcpu(test, 0);
 	struct cpuid_regs4 h, g;
 	char sig[13] = { };
@@ -213,6 +213,12 @@ static void cpuid_pv_leaves_test(struct kunit *test)
 	memcpy(sig + 4, &g.r[CPUID_ECX], 4);
 	memcpy(sig + 8, &g.r[CPUID_EDX], 4);
 	KUNIT_EXPECT_STREQ(test, sig, "KVMKVMKVM");
+
+	/* The PV features: kvmclock only (both MSR sets, and the stable-bit feature). */
+	cpuid_both(vcpu, 0x40000001, 0, &h, &g);
+	KUNIT_EXPECT_EQ(test, g.r[CPUID_EAX], BIT(KVM_FEATURE_CLOCKSOURCE) |
+			BIT(KVM_FEATURE_CLOCKSOURCE2) | BIT(KVM_FEATURE_CLOCKSOURCE_STABLE_BIT));
+	KUNIT_EXPECT_EQ(test, g.r[CPUID_EBX] | g.r[CPUID_ECX] | g.r[CPUID_EDX], 0u);
 
 	for (i = 0; i < ARRAY_SIZE(zero_leaves); i++) {
 		cpuid_both(vcpu, zero_leaves[i], 0, &h, &g);

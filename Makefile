@@ -76,6 +76,8 @@ demo: deps
 	@$(MAKE) --no-print-directory modules selftests
 	@$(VM) -- sh -c 'tools/vmm/kvmf-info && echo && tools/vmm/kvmf-run && echo && \
 		tools/vmm/kvmf-nested'
+	@tools/testing/qemu/make-initramfs.sh
+	@$(VM) --mem 1G -- tools/testing/qemu/boot.sh
 
 bench: deps
 	@$(MAKE) --no-print-directory modules

@@ -13,6 +13,7 @@
 static const struct kvmf_ioctl kvmf_x86_dev_ioctl_entries[] = {
 	{ KVM_GET_MSR_INDEX_LIST,  kvmf_dev_get_msr_index_list,  KVMF_IOCTL_USER_COPY },
 	{ KVM_GET_SUPPORTED_CPUID, kvmf_dev_get_supported_cpuid, KVMF_IOCTL_USER_COPY },
+	{ KVM_X86_GET_MCE_CAP_SUPPORTED, kvmf_dev_get_mce_cap_supported, 0 },
 };
 
 const struct kvmf_ioctl_table kvmf_x86_dev_ioctls =
@@ -33,6 +34,8 @@ static const struct kvmf_ioctl kvmf_x86_vcpu_ioctl_entries[] = {
 	{ KVM_SET_MP_STATE, kvmf_vcpu_set_mp_state, KVMF_IOCTL_LOCKED },
 	{ KVM_INTERRUPT,  kvmf_vcpu_interrupt,	 KVMF_IOCTL_LOCKED },
 	{ KVM_NMI,	  kvmf_vcpu_nmi,	 KVMF_IOCTL_LOCKED },
+	{ KVM_X86_SETUP_MCE, kvmf_vcpu_setup_mce, KVMF_IOCTL_LOCKED },
+	{ KVM_X86_SET_MCE,   kvmf_vcpu_set_mce,	 KVMF_IOCTL_LOCKED },
 	{ KVM_GET_VCPU_EVENTS, kvmf_vcpu_get_vcpu_events, KVMF_IOCTL_LOCKED },
 	{ KVM_SET_VCPU_EVENTS, kvmf_vcpu_set_vcpu_events, KVMF_IOCTL_LOCKED },
 	{ KVM_GET_NESTED_STATE, kvmf_vcpu_get_nested_state,

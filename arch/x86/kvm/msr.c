@@ -110,7 +110,7 @@ static bool msr_known(u32 index)
 {
 	return msr_in(kvmf_saved_msrs, ARRAY_SIZE(kvmf_saved_msrs), index) ||
 	       msr_in(kvmf_other_msrs, ARRAY_SIZE(kvmf_other_msrs), index) ||
-	       kvmf_mtrr_msr(index);
+	       kvmf_mtrr_msr(index) || kvmf_mce_msr(index);
 }
 
 /* 0, or -EINVAL for an MSR kvmfork does not have or (guest) cannot read. */
@@ -128,6 +128,8 @@ int kvmf_x86_get_msr(struct kvmf_vcpu *vcpu, u32 index, u64 *data, bool host)
 		return kvmf_kvmclock_get_msr(vcpu, index, data);
 	if (kvmf_mtrr_msr(index))
 		return kvmf_mtrr_get_msr(vcpu, index, data);
+	if (kvmf_mce_msr(index))
+		return kvmf_mce_get_msr(vcpu, index, data, host);
 	return kvmf_x86_vendor_get_msr(vcpu, index, data);
 }
 
@@ -144,6 +146,8 @@ int kvmf_x86_set_msr(struct kvmf_vcpu *vcpu, u32 index, u64 data, bool host)
 		return kvmf_kvmclock_set_msr(vcpu, index, data, host);
 	if (kvmf_mtrr_msr(index))
 		return kvmf_mtrr_set_msr(vcpu, index, data);
+	if (kvmf_mce_msr(index))
+		return kvmf_mce_set_msr(vcpu, index, data, host);
 	return kvmf_x86_vendor_set_msr(vcpu, index, data, host);
 }
 

@@ -95,6 +95,8 @@ static long kvmf_x86_check_extension(struct kvmf_vm *vm, long cap)
 	case KVM_CAP_XSAVE:
 	case KVM_CAP_XCRS:
 		return boot_cpu_has(X86_FEATURE_XSAVE);
+	case KVM_CAP_MCE:
+		return kvmf_mce_nr_banks();
 	case KVM_CAP_ADJUST_CLOCK:
 		return kvmf_kvmclock_cap();
 	case KVM_CAP_IRQ_ROUTING:	/* KVM_SET_GSI_ROUTING: vm_ioctls.c */
@@ -203,6 +205,7 @@ static int kvmf_x86_vcpu_create(struct kvmf_vcpu *vcpu)
 
 	arch->guest_cpu = -1;
 	arch->xcr0 = XFEATURE_MASK_FP;
+	kvmf_mce_vcpu_init(vcpu);
 	kvmf_x86_reset_regs(vcpu);
 
 	arch->pio_page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);

@@ -63,6 +63,8 @@ struct kvmf_x86_vendor_ops {
 	bool (*nmi_allowed)(struct kvmf_vcpu *vcpu);
 	bool (*inject_nmi)(struct kvmf_vcpu *vcpu);
 	u8 (*get_cr8)(struct kvmf_vcpu *vcpu);
+	/* The guest shuts down before its next instruction (KVM_EXIT_SHUTDOWN). */
+	void (*triple_fault)(struct kvmf_vcpu *vcpu);
 	/* The TSC of the guest (L1's while a nested guest runs), for kvmclock. */
 	u64 (*read_l1_tsc)(struct kvmf_vcpu *vcpu);
 	void (*set_cr8)(struct kvmf_vcpu *vcpu, u8 cr8);
@@ -158,6 +160,16 @@ long kvmf_vcpu_get_xcrs(void *obj, void *data, unsigned long arg);
 long kvmf_vcpu_set_xcrs(void *obj, void *data, unsigned long arg);
 long kvmf_vcpu_get_mp_state(void *obj, void *data, unsigned long arg);
 long kvmf_vcpu_set_mp_state(void *obj, void *data, unsigned long arg);
+
+/* arch/x86/kvm/mce.c */
+int kvmf_mce_nr_banks(void);
+void kvmf_mce_vcpu_init(struct kvmf_vcpu *vcpu);
+long kvmf_dev_get_mce_cap_supported(void *obj, void *data, unsigned long arg);
+long kvmf_vcpu_setup_mce(void *obj, void *data, unsigned long arg);
+long kvmf_vcpu_set_mce(void *obj, void *data, unsigned long arg);
+bool kvmf_mce_msr(u32 index);
+int kvmf_mce_get_msr(struct kvmf_vcpu *vcpu, u32 index, u64 *data, bool host);
+int kvmf_mce_set_msr(struct kvmf_vcpu *vcpu, u32 index, u64 data, bool host);
 
 /* arch/x86/kvm/mtrr.c */
 bool kvmf_mtrr_msr(u32 index);

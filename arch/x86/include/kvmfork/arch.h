@@ -87,6 +87,9 @@ struct kvmf_pio {
 	u32 count;
 };
 
+/* KVM's bank limit (KVM_MAX_MCE_BANKS), which KVM_CAP_MCE reports. */
+#define KVMF_MAX_MCE_BANKS	32
+
 /* The guest's MTRRs (mtrr.c): default type, fixed ranges, 8 variable base/mask pairs. */
 #define KVMF_NR_FIXED_MTRRS	11
 struct kvmf_mtrr_state {
@@ -123,6 +126,9 @@ struct kvmf_arch_vcpu {
 	/* XCR0 as the guest has it (x87 only while XSAVE is not offered). */
 	u64 xcr0;
 	struct kvmf_mtrr_state mtrr;
+	/* Machine checks (mce.c): MCG_CAP/STATUS/CTL and CTL, STATUS, ADDR, MISC per bank. */
+	u64 mcg_cap, mcg_status, mcg_ctl, hwcr;
+	u64 mce_banks[KVMF_MAX_MCE_BANKS * 4];
 	/* MSR_KVM_SYSTEM_TIME as written, and its structure's version (kvmclock.c). */
 	u64 kvmclock_msr;
 	u32 kvmclock_version;

@@ -455,6 +455,11 @@ static int svm_set_sregs(struct kvmf_vcpu *vcpu, const struct kvm_sregs *sregs)
 	return 0;
 }
 
+static void svm_request_triple_fault(struct kvmf_vcpu *vcpu)
+{
+	to_svm(vcpu)->triple_fault = true;
+}
+
 /* L1's TSC: kvmfork keeps L1's offset, whatever VMCB runs. */
 static u64 svm_read_l1_tsc(struct kvmf_vcpu *vcpu)
 {
@@ -635,6 +640,7 @@ const struct kvmf_x86_vendor_ops kvmf_svm_vendor_ops = {
 	.inject_nmi		= svm_inject_nmi,
 	.get_cr8		= svm_get_cr8,
 	.read_l1_tsc		= svm_read_l1_tsc,
+	.triple_fault		= svm_request_triple_fault,
 	.set_cr8		= svm_set_cr8,
 	.get_events		= svm_get_events,
 	.set_events		= svm_set_events,

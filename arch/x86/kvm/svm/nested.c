@@ -433,7 +433,7 @@ static void svm_nested_prepare_save(struct kvmf_svm_vcpu *svm, const struct vmcb
 		s->g_pat = s12->g_pat;
 }
 
-/* Writes the exit fields of the control area back to L1's VMCB12 (read into nested.vmcb12). */
+/* Writes nested.vmcb12, as updated, back to L1's VMCB12 at @gpa. */
 static int svm_nested_write_vmcb12(struct kvmf_vcpu *vcpu, u64 gpa)
 {
 	return kvmf_x86_write_guest_phys(vcpu, gpa, to_svm(vcpu)->nested.vmcb12,

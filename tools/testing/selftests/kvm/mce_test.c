@@ -134,31 +134,6 @@ static int inject(uint8_t bank, uint64_t status, uint64_t mcg_status)
 
 /* ---- Guest helpers ---- */
 
-static volatile uint64_t gp_count;
-
-/* RDMSR and WRMSR are 2 bytes long: skip the one that faulted. */
-static void skip_gp(struct kvmf_exc_frame *frame)
-{
-	gp_count++;
-	frame->rip += 2;
-}
-
-static int guest_wrmsr_faults(uint32_t msr, uint64_t value)
-{
-	uint64_t before = gp_count;
-
-	kvmf_wrmsr(msr, value);
-	return gp_count != before;
-}
-
-static int guest_rdmsr_faults(uint32_t msr)
-{
-	uint64_t before = gp_count;
-
-	(void)kvmf_rdmsr(msr);
-	return gp_count != before;
-}
-
 static void guest_enable_mce(void)
 {
 	uint64_t cr4;
@@ -238,29 +213,29 @@ static void test_msrs_without_setup(void)
 static void guest_msr_rules(void *arg)
 {
 	(void)arg;
-	kvmf_guest_exc_handlers[GP_VECTOR] = skip_gp;
+	kvmf_guest_exc_handlers[GP_VECTOR] = kvmf_guest_msr_gp;
 
 	GUEST_ASSERT_EQ(kvmf_rdmsr(MSR_IA32_MCG_CAP), MCG_CTL_P | 2);
-	GUEST_ASSERT(guest_wrmsr_faults(MSR_IA32_MCG_CAP, MCG_CTL_P | 2));
+	GUEST_ASSERT(kvmf_wrmsr_faults(MSR_IA32_MCG_CAP, MCG_CTL_P | 2));
 	GUEST_ASSERT_EQ(kvmf_rdmsr(MSR_MC_STATUS(1)), 0x1234);
 	/* Only 0 is written to MCi_STATUS unless HWCR.McStatusWrEn says otherwise. */
-	GUEST_ASSERT(guest_wrmsr_faults(MSR_MC_STATUS(1), 0x5678));
-	GUEST_ASSERT(!guest_wrmsr_faults(MSR_MC_STATUS(1), 0));
+	GUEST_ASSERT(kvmf_wrmsr_faults(MSR_MC_STATUS(1), 0x5678));
+	GUEST_ASSERT(!kvmf_wrmsr_faults(MSR_MC_STATUS(1), 0));
 	GUEST_ASSERT_EQ(kvmf_rdmsr(MSR_MC_STATUS(1)), 0);
-	GUEST_ASSERT(!guest_wrmsr_faults(MSR_K7_HWCR, kvmf_rdmsr(MSR_K7_HWCR) | HWCR_MCSTATUSWREN));
-	GUEST_ASSERT(!guest_wrmsr_faults(MSR_MC_STATUS(1), 0x5678));
+	GUEST_ASSERT(!kvmf_wrmsr_faults(MSR_K7_HWCR, kvmf_rdmsr(MSR_K7_HWCR) | HWCR_MCSTATUSWREN));
+	GUEST_ASSERT(!kvmf_wrmsr_faults(MSR_MC_STATUS(1), 0x5678));
 	GUEST_ASSERT_EQ(kvmf_rdmsr(MSR_MC_STATUS(1)), 0x5678);
 	/* Bank 2 does not exist. */
-	GUEST_ASSERT(guest_rdmsr_faults(MSR_MC_CTL(2)));
-	GUEST_ASSERT(guest_wrmsr_faults(MSR_MC_CTL(2), 0));
+	GUEST_ASSERT(kvmf_rdmsr_faults(MSR_MC_CTL(2)));
+	GUEST_ASSERT(kvmf_wrmsr_faults(MSR_MC_CTL(2), 0));
 	/* The guest has the host's rules for MCG_CTL and MCi_CTL. */
-	GUEST_ASSERT(guest_wrmsr_faults(MSR_IA32_MCG_CTL, 1));
-	GUEST_ASSERT(!guest_wrmsr_faults(MSR_IA32_MCG_CTL, ~0ull));
-	GUEST_ASSERT(guest_wrmsr_faults(MSR_MC_CTL(0), 0x5));
-	GUEST_ASSERT(!guest_wrmsr_faults(MSR_MC_CTL(0), ~0ull & ~(1ull << 10)));
-	GUEST_ASSERT(!guest_wrmsr_faults(MSR_IA32_MCG_STATUS, MCG_STATUS_RIPV));
+	GUEST_ASSERT(kvmf_wrmsr_faults(MSR_IA32_MCG_CTL, 1));
+	GUEST_ASSERT(!kvmf_wrmsr_faults(MSR_IA32_MCG_CTL, ~0ull));
+	GUEST_ASSERT(kvmf_wrmsr_faults(MSR_MC_CTL(0), 0x5));
+	GUEST_ASSERT(!kvmf_wrmsr_faults(MSR_MC_CTL(0), ~0ull & ~(1ull << 10)));
+	GUEST_ASSERT(!kvmf_wrmsr_faults(MSR_IA32_MCG_STATUS, MCG_STATUS_RIPV));
 	GUEST_ASSERT_EQ(kvmf_rdmsr(MSR_IA32_MCG_STATUS), MCG_STATUS_RIPV);
-	GUEST_ASSERT_EQ(gp_count, 6);
+	GUEST_ASSERT_EQ(kvmf_guest_gp_count, 6);
 }
 
 static void test_msr_rules(void)

@@ -45,37 +45,13 @@ static struct kvmf_guest_vm vm;
 /* Set before the guest is loaded, so the guest's copy has it. */
 static bool impl_is_stock;
 static struct kvmf_guest_vcpu vcpu;
-static volatile uint64_t gp_count;
-
-/* RDMSR and WRMSR are 2 bytes: skip the faulting one and count it. */
-static void count_gp(struct kvmf_exc_frame *frame)
-{
-	gp_count++;
-	frame->rip += 2;
-}
-
-static int guest_wrmsr_faults(uint32_t msr, uint64_t value)
-{
-	uint64_t before = gp_count;
-
-	kvmf_wrmsr(msr, value);
-	return gp_count != before;
-}
-
-static int guest_rdmsr_faults(uint32_t msr)
-{
-	uint64_t before = gp_count;
-
-	(void)kvmf_rdmsr(msr);
-	return gp_count != before;
-}
 
 static void guest_msrs(void *arg)
 {
 	unsigned int i;
 
 	(void)arg;
-	kvmf_guest_exc_handlers[13] = count_gp;
+	kvmf_guest_exc_handlers[13] = kvmf_guest_msr_gp;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		GUEST_ASSERT_EQ(kvmf_rdmsr(cases[i].index), cases[i].value);
@@ -83,27 +59,27 @@ static void guest_msrs(void *arg)
 	}
 	GUEST_SYNC(1);
 
-	GUEST_ASSERT(guest_rdmsr_faults(MSR_NONEXISTENT));
-	GUEST_ASSERT(guest_wrmsr_faults(MSR_NONEXISTENT, 0));
+	GUEST_ASSERT(kvmf_rdmsr_faults(MSR_NONEXISTENT));
+	GUEST_ASSERT(kvmf_wrmsr_faults(MSR_NONEXISTENT, 0));
 	/*
 	 * Not canonical.  Stock KVM lets the guest write LSTAR directly, so the
 	 * CPU decides, and QEMU's emulated CPU does not check (real ones do):
 	 * only kvmfork, which intercepts it, is held to the rule here.
 	 */
 	if (!impl_is_stock)
-		GUEST_ASSERT(guest_wrmsr_faults(MSR_LSTAR, 0x0000800000000000ull));
+		GUEST_ASSERT(kvmf_wrmsr_faults(MSR_LSTAR, 0x0000800000000000ull));
 	/* PAT type 2 does not exist. */
-	GUEST_ASSERT(guest_wrmsr_faults(MSR_IA32_CR_PAT, 0x0007040600070402ull));
+	GUEST_ASSERT(kvmf_wrmsr_faults(MSR_IA32_CR_PAT, 0x0007040600070402ull));
 	/* EFER: reserved bit 13, and LME while paging is on. */
-	GUEST_ASSERT(guest_wrmsr_faults(MSR_EFER, kvmf_rdmsr(MSR_EFER) | (1 << 13)));
-	GUEST_ASSERT(guest_wrmsr_faults(MSR_EFER, kvmf_rdmsr(MSR_EFER) & ~0x100ull));
+	GUEST_ASSERT(kvmf_wrmsr_faults(MSR_EFER, kvmf_rdmsr(MSR_EFER) | (1 << 13)));
+	GUEST_ASSERT(kvmf_wrmsr_faults(MSR_EFER, kvmf_rdmsr(MSR_EFER) & ~0x100ull));
 	/*
 	 * EFER.SCE: stock KVM allows it only when the guest's CPUID, which this
 	 * test does not set, enumerates SYSCALL; kvmfork's default CPUID is the
 	 * host's, which does.
 	 */
 	if (!impl_is_stock) {
-		GUEST_ASSERT(!guest_wrmsr_faults(MSR_EFER, kvmf_rdmsr(MSR_EFER) | 1));
+		GUEST_ASSERT(!kvmf_wrmsr_faults(MSR_EFER, kvmf_rdmsr(MSR_EFER) | 1));
 		GUEST_ASSERT(kvmf_rdmsr(MSR_EFER) & 1);
 	}
 	GUEST_SYNC(2);
@@ -205,7 +181,7 @@ static void guest_tsc_aux(void *arg)
 	uint32_t aux;
 
 	(void)arg;
-	kvmf_guest_exc_handlers[13] = count_gp;
+	kvmf_guest_exc_handlers[13] = kvmf_guest_msr_gp;
 
 	/*
 	 * Bits 63:32 are reserved: a write with them set must #GP whenever
@@ -214,8 +190,8 @@ static void guest_tsc_aux(void *arg)
 	 * check holds kvmfork alone (a known difference, see msr.c).
 	 */
 	if (!impl_is_stock)
-		GUEST_ASSERT(guest_wrmsr_faults(MSR_TSC_AUX, 1ull << 32 | 5));
-	GUEST_ASSERT(!guest_wrmsr_faults(MSR_TSC_AUX, 0x1234));
+		GUEST_ASSERT(kvmf_wrmsr_faults(MSR_TSC_AUX, 1ull << 32 | 5));
+	GUEST_ASSERT(!kvmf_wrmsr_faults(MSR_TSC_AUX, 0x1234));
 	GUEST_ASSERT_EQ(kvmf_rdmsr(MSR_TSC_AUX), 0x1234);
 	if (guest_has_rdtscp) {
 		asm volatile("rdtscp" : "=c"(aux) : : "rax", "rdx");
@@ -287,23 +263,23 @@ static int host_try_set_msr(uint32_t index, uint64_t value)
 static void guest_mtrrs(void *arg)
 {
 	(void)arg;
-	kvmf_guest_exc_handlers[13] = count_gp;
+	kvmf_guest_exc_handlers[13] = kvmf_guest_msr_gp;
 	/* 8 variable ranges, fixed ranges and write-combining. */
 	GUEST_ASSERT_EQ(kvmf_rdmsr(MSR_MTRR_CAP), 0x508);
-	GUEST_ASSERT_EQ(guest_wrmsr_faults(MSR_MTRR_CAP, 0x508), 1);
-	GUEST_ASSERT_EQ(guest_wrmsr_faults(MSR_MTRR_DEF_TYPE, 0xc06), 0);
+	GUEST_ASSERT_EQ(kvmf_wrmsr_faults(MSR_MTRR_CAP, 0x508), 1);
+	GUEST_ASSERT_EQ(kvmf_wrmsr_faults(MSR_MTRR_DEF_TYPE, 0xc06), 0);
 	GUEST_ASSERT_EQ(kvmf_rdmsr(MSR_MTRR_DEF_TYPE), 0xc06);
 	/* Type 2 is reserved; so is bit 9. */
-	GUEST_ASSERT_EQ(guest_wrmsr_faults(MSR_MTRR_DEF_TYPE, 0xc02), 1);
-	GUEST_ASSERT_EQ(guest_wrmsr_faults(MSR_MTRR_DEF_TYPE, 0xe06), 1);
+	GUEST_ASSERT_EQ(kvmf_wrmsr_faults(MSR_MTRR_DEF_TYPE, 0xc02), 1);
+	GUEST_ASSERT_EQ(kvmf_wrmsr_faults(MSR_MTRR_DEF_TYPE, 0xe06), 1);
 	GUEST_ASSERT_EQ(kvmf_rdmsr(MSR_MTRR_DEF_TYPE), 0xc06);
-	GUEST_ASSERT_EQ(guest_wrmsr_faults(MSR_MTRR_FIX64K, 0x0606060606060606ull), 0);
-	GUEST_ASSERT_EQ(guest_wrmsr_faults(MSR_MTRR_FIX64K, 0x0606060606030606ull), 1);
+	GUEST_ASSERT_EQ(kvmf_wrmsr_faults(MSR_MTRR_FIX64K, 0x0606060606060606ull), 0);
+	GUEST_ASSERT_EQ(kvmf_wrmsr_faults(MSR_MTRR_FIX64K, 0x0606060606030606ull), 1);
 	GUEST_ASSERT_EQ(kvmf_rdmsr(MSR_MTRR_FIX64K), 0x0606060606060606ull);
-	GUEST_ASSERT_EQ(guest_wrmsr_faults(MSR_MTRR_PHYS_BASE0, 0x80000006), 0);
-	GUEST_ASSERT_EQ(guest_wrmsr_faults(MSR_MTRR_PHYS_BASE0, 0x80000106), 1);
-	GUEST_ASSERT_EQ(guest_wrmsr_faults(MSR_MTRR_PHYS_MASK0, 0xff80000800ull), 0);
-	GUEST_ASSERT_EQ(guest_wrmsr_faults(MSR_MTRR_PHYS_MASK0, 0xff80000801ull), 1);
+	GUEST_ASSERT_EQ(kvmf_wrmsr_faults(MSR_MTRR_PHYS_BASE0, 0x80000006), 0);
+	GUEST_ASSERT_EQ(kvmf_wrmsr_faults(MSR_MTRR_PHYS_BASE0, 0x80000106), 1);
+	GUEST_ASSERT_EQ(kvmf_wrmsr_faults(MSR_MTRR_PHYS_MASK0, 0xff80000800ull), 0);
+	GUEST_ASSERT_EQ(kvmf_wrmsr_faults(MSR_MTRR_PHYS_MASK0, 0xff80000801ull), 1);
 	GUEST_ASSERT_EQ(kvmf_rdmsr(MSR_MTRR_PHYS_MASK0), 0xff80000800ull);
 	GUEST_SYNC(1);
 }

@@ -76,4 +76,15 @@ static inline void kvmf_wrmsr(uint32_t msr, uint64_t value)
 		     : "memory");
 }
 
+/*
+ * Guest code that expects an RDMSR or WRMSR to raise #GP: install
+ * kvmf_guest_msr_gp as the #GP handler (it counts the fault and skips the
+ * 2-byte instruction); the *_faults helpers then say whether one access
+ * faulted.
+ */
+extern volatile uint64_t kvmf_guest_gp_count;
+void kvmf_guest_msr_gp(struct kvmf_exc_frame *frame);
+bool kvmf_wrmsr_faults(uint32_t msr, uint64_t value);
+bool kvmf_rdmsr_faults(uint32_t msr);
+
 #endif /* KVMF_X86_PROCESSOR_H */

@@ -92,3 +92,27 @@ uint64_t kvmf_guest_hypercall(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2
 			     : "=a"(ret) : "a"(nr), "b"(a0), "c"(a1), "d"(a2), "S"(a3) : "memory");
 	return ret;
 }
+
+volatile uint64_t kvmf_guest_gp_count;
+
+void kvmf_guest_msr_gp(struct kvmf_exc_frame *frame)
+{
+	kvmf_guest_gp_count++;
+	frame->rip += 2;
+}
+
+bool kvmf_wrmsr_faults(uint32_t msr, uint64_t value)
+{
+	uint64_t before = kvmf_guest_gp_count;
+
+	kvmf_wrmsr(msr, value);
+	return kvmf_guest_gp_count != before;
+}
+
+bool kvmf_rdmsr_faults(uint32_t msr)
+{
+	uint64_t before = kvmf_guest_gp_count;
+
+	(void)kvmf_rdmsr(msr);
+	return kvmf_guest_gp_count != before;
+}

@@ -36,13 +36,12 @@ DEBUG_LOG := $(DEBUG_OUT)/.build.log
 
 .PHONY: all modules check deps selftests test demo bench bench-mm clean kdir
 .PHONY: debug-kernel debug-modules cross
+all: modules
+
 # The s390 and powerpc backends are only ever cross-built here.
 cross: deps
 	@scripts/install-deps.sh cross
 	@tools/testing/cross/build.sh s390 powerpc
-
-
-all: modules
 
 kdir:
 	@test -d "$(KDIR)" || { echo "No kernel build tree at KDIR='$(KDIR)': run 'make deps' or set KDIR=" >&2; exit 1; }

@@ -3,7 +3,7 @@
  * The x86 ioctls, in one place: the core's dispatcher looks a command up in
  * these tables after its own (include/kvmfork/ioctl.h).  The handlers live
  * with what they serve: MSRs in msr.c, CPUID in cpuid.c, FPU state, XCRs
- * and MP state in fpu.c.
+ * and MP state in fpu.c, debug registers in debugregs.c.
  */
 #include <kvmfork/ioctl.h>
 #include <kvmfork/kvmf_host.h>
@@ -38,6 +38,10 @@ static const struct kvmf_ioctl kvmf_x86_vcpu_ioctl_entries[] = {
 	{ KVM_X86_SET_MCE,   kvmf_vcpu_set_mce,	 KVMF_IOCTL_LOCKED },
 	{ KVM_GET_VCPU_EVENTS, kvmf_vcpu_get_vcpu_events, KVMF_IOCTL_LOCKED },
 	{ KVM_SET_VCPU_EVENTS, kvmf_vcpu_set_vcpu_events, KVMF_IOCTL_LOCKED },
+	{ KVM_GET_TSC_KHZ, kvmf_vcpu_get_tsc_khz, KVMF_IOCTL_LOCKED },
+	{ KVM_SET_TSC_KHZ, kvmf_vcpu_set_tsc_khz, KVMF_IOCTL_LOCKED },
+	{ KVM_GET_DEBUGREGS, kvmf_vcpu_get_debugregs, KVMF_IOCTL_LOCKED },
+	{ KVM_SET_DEBUGREGS, kvmf_vcpu_set_debugregs, KVMF_IOCTL_LOCKED },
 	{ KVM_GET_NESTED_STATE, kvmf_vcpu_get_nested_state,
 	  KVMF_IOCTL_LOCKED | KVMF_IOCTL_USER_COPY },
 	{ KVM_SET_NESTED_STATE, kvmf_vcpu_set_nested_state,

@@ -12,7 +12,6 @@
  */
 #include <linux/kernel.h>
 #include <linux/nospec.h>
-#include <linux/slab.h>
 #include <asm/mce.h>
 #include <asm/msr-index.h>
 #include <asm/processor-flags.h>
@@ -92,9 +91,7 @@ long kvmf_vcpu_set_mce(void *obj, void *data, unsigned long arg)
 	struct kvmf_vcpu *vcpu = obj;
 	struct kvm_x86_mce *mce = data;
 	unsigned int nbanks = kvmf_mce_banks(vcpu);
-	struct kvm_sregs *sregs;
 	u64 *bank;
-	bool cr4_mce;
 
 	if (mce->bank >= nbanks || !(mce->status & MCI_STATUS_VAL))
 		return -EINVAL;
@@ -113,13 +110,8 @@ long kvmf_vcpu_set_mce(void *obj, void *data, unsigned long arg)
 	if (((vcpu->arch.mcg_cap & MCG_CTL_P) && vcpu->arch.mcg_ctl != ~0ull) || bank[0] != ~0ull)
 		return 0;
 
-	sregs = kzalloc(sizeof(*sregs), GFP_KERNEL_ACCOUNT);
-	if (!sregs)
-		return -ENOMEM;
-	kvmf_x86_vendor->get_sregs(vcpu, sregs);
-	cr4_mce = sregs->cr4 & X86_CR4_MCE;
-	kfree(sregs);
-	if ((vcpu->arch.mcg_status & MCG_STATUS_MCIP) || !cr4_mce) {
+	if ((vcpu->arch.mcg_status & MCG_STATUS_MCIP) ||
+	    !(kvmf_x86_vendor->get_cr4(vcpu) & X86_CR4_MCE)) {
 		kvmf_x86_vendor->triple_fault(vcpu);
 		return 0;
 	}

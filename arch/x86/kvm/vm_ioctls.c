@@ -9,7 +9,8 @@
  * reports KVM's table size, as KVM reports it on every x86 VM, and VMMs
  * (QEMU) refuse to start without it.
  *
- * KVM_GET_CLOCK and KVM_SET_CLOCK live with kvmclock (kvmclock.c).
+ * KVM_GET_CLOCK and KVM_SET_CLOCK live with kvmclock (kvmclock.c), KVM_GET/
+ * SET_TSC_KHZ with the TSC rate (tsc.c).
  *
  * And two that only place guest memory for a backend's own use:
  * KVM_SET_TSS_ADDR (the real-mode TSS VMX needs to run real mode) and
@@ -60,6 +61,8 @@ static const struct kvmf_ioctl kvmf_x86_vm_ioctl_entries[] = {
 	{ KVM_SET_GSI_ROUTING,	     kvmf_vm_set_gsi_routing,
 	  KVMF_IOCTL_LOCKED | KVMF_IOCTL_USER_COPY },
 	{ KVM_SET_TSS_ADDR,	     kvmf_vm_set_tss_addr,	     KVMF_IOCTL_LOCKED },
+	{ KVM_GET_TSC_KHZ,	     kvmf_vm_get_tsc_khz,	     KVMF_IOCTL_LOCKED },
+	{ KVM_SET_TSC_KHZ,	     kvmf_vm_set_tsc_khz,	     KVMF_IOCTL_LOCKED },
 	{ KVM_GET_CLOCK,	     kvmf_vm_get_clock,		     KVMF_IOCTL_LOCKED },
 	{ KVM_SET_CLOCK,	     kvmf_vm_set_clock,		     KVMF_IOCTL_LOCKED },
 	{ KVM_SET_IDENTITY_MAP_ADDR, kvmf_vm_set_identity_map_addr, KVMF_IOCTL_LOCKED },

@@ -88,6 +88,8 @@ static long kvmf_x86_check_extension(struct kvmf_vm *vm, long cap)
 	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
 	case KVM_CAP_VCPU_EVENTS:
 	case KVM_CAP_INTR_SHADOW:
+	case KVM_CAP_DEBUGREGS:		/* debugregs.c */
+	case KVM_CAP_GET_TSC_KHZ:	/* tsc.c; no TSC_CONTROL: no scaling */
 	case KVM_CAP_DISABLE_QUIRKS:
 		return 1;
 	case KVM_CAP_DISABLE_QUIRKS2:
@@ -124,6 +126,7 @@ static int kvmf_x86_vm_init(struct kvmf_vm *vm, unsigned long type)
 
 	vm->mem.max_gfn = (1ull << (gpa_bits - PAGE_SHIFT)) - 1;
 	vm->arch.tsc_offset = -(s64)rdtsc();
+	kvmf_tsc_vm_init(vm);
 	kvmf_kvmclock_vm_init(vm);
 
 	r = kvmf_tdp_init(vm);
@@ -196,6 +199,7 @@ void kvmf_x86_reset_regs(struct kvmf_vcpu *vcpu)
 	arch->regs[KVMF_REG_RDX] = KVMF_RESET_RDX;
 	arch->rip = KVMF_RESET_RIP;
 	arch->rflags = KVMF_RFLAGS_FIXED;
+	memset(arch->db, 0, sizeof(arch->db));
 }
 
 static int kvmf_x86_vcpu_create(struct kvmf_vcpu *vcpu)
@@ -206,6 +210,7 @@ static int kvmf_x86_vcpu_create(struct kvmf_vcpu *vcpu)
 	arch->guest_cpu = -1;
 	arch->xcr0 = XFEATURE_MASK_FP;
 	kvmf_mce_vcpu_init(vcpu);
+	kvmf_tsc_vcpu_init(vcpu);
 	kvmf_x86_reset_regs(vcpu);
 
 	arch->pio_page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);

@@ -63,6 +63,10 @@ struct kvmf_x86_vendor_ops {
 	bool (*nmi_allowed)(struct kvmf_vcpu *vcpu);
 	bool (*inject_nmi)(struct kvmf_vcpu *vcpu);
 	u8 (*get_cr8)(struct kvmf_vcpu *vcpu);
+	u64 (*get_cr4)(struct kvmf_vcpu *vcpu);
+	/* The guest's DR6 and DR7 (debugregs.c keeps DR0-DR3); set takes them as given. */
+	void (*get_dr6_dr7)(struct kvmf_vcpu *vcpu, u64 *dr6, u64 *dr7);
+	void (*set_dr6_dr7)(struct kvmf_vcpu *vcpu, u64 dr6, u64 dr7);
 	/* The guest shuts down before its next instruction (KVM_EXIT_SHUTDOWN). */
 	void (*triple_fault)(struct kvmf_vcpu *vcpu);
 	/* The TSC of the guest (L1's while a nested guest runs), for kvmclock. */
@@ -195,6 +199,21 @@ int kvmf_x86_load_run_cr8(struct kvmf_vcpu *vcpu);
 void kvmf_x86_inject_events(struct kvmf_vcpu *vcpu);
 bool kvmf_x86_irq_window_open(struct kvmf_vcpu *vcpu);
 void kvmf_x86_sync_run(struct kvmf_vcpu *vcpu);
+
+/* arch/x86/kvm/tsc.c */
+void kvmf_tsc_vm_init(struct kvmf_vm *vm);
+void kvmf_tsc_vcpu_init(struct kvmf_vcpu *vcpu);
+long kvmf_vcpu_get_tsc_khz(void *obj, void *data, unsigned long arg);
+long kvmf_vcpu_set_tsc_khz(void *obj, void *data, unsigned long arg);
+long kvmf_vm_get_tsc_khz(void *obj, void *data, unsigned long arg);
+long kvmf_vm_set_tsc_khz(void *obj, void *data, unsigned long arg);
+
+/* arch/x86/kvm/debugregs.c */
+long kvmf_vcpu_get_debugregs(void *obj, void *data, unsigned long arg);
+long kvmf_vcpu_set_debugregs(void *obj, void *data, unsigned long arg);
+int kvmf_x86_mov_dr(struct kvmf_vcpu *vcpu, unsigned int dr, unsigned int reg, bool write,
+		    bool long_mode);
+void kvmf_x86_load_guest_db(struct kvmf_vcpu *vcpu, u64 guest_dr7);
 
 /* arch/x86/kvm/x86.c */
 long kvmf_vcpu_get_nested_state(void *obj, void *data, unsigned long arg);

@@ -44,6 +44,8 @@ struct kvmf_arch_vm {
 	struct kvmf_tdp tdp;
 	/* Added to the host TSC for every vCPU at creation: guests start at 0. */
 	s64 tsc_offset;
+	/* The TSC rate vCPUs are created with, in kHz (tsc.c). */
+	u32 tsc_khz;
 	/* kvmclock = host boot time + this (ns); the wall-clock MSR (kvmclock.c). */
 	s64 kvmclock_offset;
 	u64 wall_clock_msr;
@@ -138,6 +140,10 @@ struct kvmf_arch_vcpu {
 	unsigned int nmi_pending;
 	/* Set at the first KVM_RUN: some state may not change after it. */
 	bool has_run;
+	/* DR0-DR3 as the guest has them; DR6 and DR7 are the vendor's (debugregs.c). */
+	u64 db[4];
+	/* The guest's TSC rate as the VMM set it, in kHz: the host's (tsc.c). */
+	u32 tsc_khz;
 	/* MSR_TSC_AUX as the guest sees it (loaded around VMRUN when it differs). */
 	u64 tsc_aux;
 	/* The instruction emulator's state, kept across an MMIO exit. */

@@ -210,6 +210,7 @@ void svm_vmcb_reset(struct kvmf_vcpu *vcpu)
 
 	for (i = 0; i < ARRAY_SIZE(svm_base_intercepts); i++)
 		vmcb_set_intercept(c, svm_base_intercepts[i]);
+	svm_intercept_dr(c);
 	c->iopm_base_pa = page_to_phys(svm_iopm);
 	c->msrpm_base_pa = page_to_phys(svm_msrpm);
 	/* The guest's IF masks only virtual interrupts; the host keeps its own. */
@@ -639,6 +640,9 @@ const struct kvmf_x86_vendor_ops kvmf_svm_vendor_ops = {
 	.nmi_allowed		= svm_nmi_allowed,
 	.inject_nmi		= svm_inject_nmi,
 	.get_cr8		= svm_get_cr8,
+	.get_cr4		= svm_get_cr4,
+	.get_dr6_dr7		= svm_get_dr6_dr7,
+	.set_dr6_dr7		= svm_set_dr6_dr7,
 	.read_l1_tsc		= svm_read_l1_tsc,
 	.triple_fault		= svm_request_triple_fault,
 	.set_cr8		= svm_set_cr8,

@@ -203,6 +203,13 @@ int svm_exit_vintr(struct kvmf_vcpu *vcpu);
 int svm_exit_iret(struct kvmf_vcpu *vcpu);
 int svm_exit_db(struct kvmf_vcpu *vcpu);
 
+/* svm_dr.c */
+void svm_intercept_dr(struct vmcb_control_area *c);
+int svm_exit_dr(struct kvmf_vcpu *vcpu);
+u64 svm_get_cr4(struct kvmf_vcpu *vcpu);
+void svm_get_dr6_dr7(struct kvmf_vcpu *vcpu, u64 *dr6, u64 *dr7);
+void svm_set_dr6_dr7(struct kvmf_vcpu *vcpu, u64 dr6, u64 dr7);
+
 /* svm_run.c */
 int svm_vcpu_run_once(struct kvmf_vcpu *vcpu);
 

@@ -315,6 +315,7 @@ static int svm_exit_invalid_state(struct kvmf_vcpu *vcpu)
 
 static const svm_exit_handler svm_exit_handlers[SVM_EXIT_TABLE_SIZE] = {
 	[SVM_EXIT_CR8_WRITE]	= svm_exit_cr8_write,
+	[SVM_EXIT_DR_READ ... SVM_EXIT_DR_WRITE + 15] = svm_exit_dr,
 	[SVM_EXIT_DB]		= svm_exit_db,
 	[SVM_EXIT_UD]		= svm_exit_ud_exception,
 	[SVM_EXIT_INTR]		= svm_exit_host_event,

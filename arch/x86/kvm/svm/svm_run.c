@@ -123,6 +123,8 @@ int svm_vcpu_run_once(struct kvmf_vcpu *vcpu)
 	swap_tsc_aux = vcpu->arch.tsc_aux != sc->host_tsc_aux;
 	if (swap_tsc_aux)
 		wrmsrl(MSR_TSC_AUX, vcpu->arch.tsc_aux);
+	/* The VMCB brings the guest's DR6 and DR7; its DR0-DR3 only if DR7 uses them. */
+	kvmf_x86_load_guest_db(vcpu, vmcb->save.dr7);
 
 	svm_clgi();
 	local_irq_enable();

@@ -66,6 +66,8 @@ enum svm_intercept {
 /* APM: "#VMEXIT" exit codes (the ones kvmfork names). */
 enum svm_exit_code {
 	SVM_EXIT_CR8_WRITE	= 0x018,
+	SVM_EXIT_DR_READ	= 0x020,	/* + DR number, 0-15 */
+	SVM_EXIT_DR_WRITE	= 0x030,	/* + DR number, 0-15 */
 	SVM_EXIT_EXCP_BASE	= 0x040,
 	SVM_EXIT_DB		= 0x041,
 	SVM_EXIT_UD		= 0x046,

@@ -308,15 +308,8 @@ static void guest_mc(void *arg)
 
 static void expect_mc_seen(uint64_t count, uint64_t mcg_status, uint64_t status)
 {
-	struct kvmf_ucall uc;
-
-	KVMF_ASSERT_EQ(kvmf_guest_run_ucall(&vm, &vcpu, &uc), UCALL_SYNC);
-	KVMF_ASSERT_EQ(uc.args[0], count);
-	KVMF_ASSERT_EQ(uc.args[1], mcg_status);
-	KVMF_ASSERT_EQ(uc.args[2], status);
-	KVMF_ASSERT_EQ(kvmf_guest_run_ucall(&vm, &vcpu, &uc), UCALL_SYNC);
-	KVMF_ASSERT_EQ(uc.args[0], count ? UC_ADDR : 0);
-	KVMF_ASSERT_EQ(uc.args[1], count ? UC_MISC : 0);
+	KVMF_GUEST_EXPECT_SYNC(&vm, &vcpu, count, mcg_status, status);
+	KVMF_GUEST_EXPECT_SYNC(&vm, &vcpu, count ? UC_ADDR : 0, count ? UC_MISC : 0, 0);
 }
 
 static void start_mc_guest(bool clear_mcip)

@@ -107,4 +107,17 @@ uint64_t kvmf_guest_run_ucall(struct kvmf_guest_vm *vm, struct kvmf_guest_vcpu *
 uint64_t kvmf_guest_get_ucall(struct kvmf_guest_vm *vm, struct kvmf_guest_vcpu *vcpu,
 			      struct kvmf_ucall *uc);
 
+/*
+ * Runs @vcpu to its next ucall and fails the case, at the caller's line,
+ * unless it is UCALL_SYNC with these three arguments.
+ */
+#define KVMF_GUEST_EXPECT_SYNC(vm, vcpu, a0, a1, a2) do {				\
+	struct kvmf_ucall __uc;								\
+											\
+	KVMF_ASSERT_EQ(kvmf_guest_run_ucall(vm, vcpu, &__uc), UCALL_SYNC);		\
+	KVMF_ASSERT_EQ(__uc.args[0], (uint64_t)(a0));					\
+	KVMF_ASSERT_EQ(__uc.args[1], (uint64_t)(a1));					\
+	KVMF_ASSERT_EQ(__uc.args[2], (uint64_t)(a2));					\
+} while (0)
+
 #endif /* KVMF_GUEST_H */

@@ -16,6 +16,11 @@ bool kvmf_host_cpu_is_amd(void);
 bool kvmf_host_cpu_is_hygon(void);
 /* AMD or Hygon: SVM, VMMCALL, the HyperTransport hole. */
 bool kvmf_host_cpu_is_amd_compatible(void);
+/*
+ * The host is itself a guest of QEMU's TCG (hypervisor signature
+ * "TCGTCGTCGTCG"): for the few cases that need what TCG does not emulate.
+ */
+bool kvmf_host_is_qemu_tcg(void);
 
 /*
  * Guest physical addresses AMD-compatible CPUs reserve for HyperTransport

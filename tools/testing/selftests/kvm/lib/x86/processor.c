@@ -37,6 +37,17 @@ bool kvmf_host_cpu_is_amd_compatible(void)
 	return kvmf_host_cpu_is_amd() || kvmf_host_cpu_is_hygon();
 }
 
+bool kvmf_host_is_qemu_tcg(void)
+{
+	uint32_t eax, ebx, ecx, edx, sig[3];
+
+	kvmf_cpuid(1, 0, &eax, &ebx, &ecx, &edx);
+	if (!(ecx & (1u << 31)))	/* no hypervisor */
+		return false;
+	kvmf_cpuid(0x40000000, 0, &eax, &sig[0], &sig[1], &sig[2]);
+	return !memcmp(sig, "TCGTCGTCGTCG", 12);
+}
+
 uint64_t kvmf_max_guest_gfn(void)
 {
 	uint32_t eax, ebx, ecx, edx, bits = 36;

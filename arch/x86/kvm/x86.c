@@ -199,6 +199,7 @@ void kvmf_x86_reset_regs(struct kvmf_vcpu *vcpu)
 	arch->regs[KVMF_REG_RDX] = KVMF_RESET_RDX;
 	arch->rip = KVMF_RESET_RIP;
 	arch->rflags = KVMF_RFLAGS_FIXED;
+	arch->rflags_forced = 0;
 	memset(arch->db, 0, sizeof(arch->db));
 }
 
@@ -384,7 +385,8 @@ static int kvmf_x86_get_regs(struct kvmf_vcpu *vcpu, struct kvm_regs *regs)
 	for (i = 0; i < KVMF_NR_REGS; i++)
 		*(u64 *)((u8 *)regs + kvmf_kvm_regs_offset[i]) = vcpu->arch.regs[i];
 	regs->rip = vcpu->arch.rip;
-	regs->rflags = vcpu->arch.rflags;
+	regs->rflags = (vcpu->arch.rflags & ~vcpu->arch.rflags_forced) |
+		       (vcpu->arch.rflags_guest & vcpu->arch.rflags_forced);
 	return 0;
 }
 
@@ -396,7 +398,8 @@ static int kvmf_x86_set_regs(struct kvmf_vcpu *vcpu, const struct kvm_regs *regs
 		vcpu->arch.regs[i] = *(const u64 *)((const u8 *)regs + kvmf_kvm_regs_offset[i]);
 	vcpu->arch.rip = regs->rip;
 	/* As on hardware, bit 1 always reads as 1. */
-	vcpu->arch.rflags = regs->rflags | KVMF_RFLAGS_FIXED;
+	vcpu->arch.rflags_guest = regs->rflags & vcpu->arch.rflags_forced;
+	vcpu->arch.rflags = regs->rflags | KVMF_RFLAGS_FIXED | vcpu->arch.rflags_forced;
 	return 0;
 }
 

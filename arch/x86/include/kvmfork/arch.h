@@ -111,6 +111,13 @@ struct kvmf_arch_vcpu {
 	u64 regs[KVMF_NR_REGS];
 	u64 rip;
 	u64 rflags;
+	/*
+	 * RFLAGS bits kvmfork sets in @rflags for its own use (TF and RF to
+	 * step over an NMI handler's IRET), and the guest's own values of
+	 * them: the VMM reads and writes those (KVM_GET/SET_REGS).
+	 */
+	u64 rflags_forced;
+	u64 rflags_guest;
 	/* The page userspace maps at KVM_PIO_PAGE_OFFSET. */
 	struct page *pio_page;
 	struct kvmf_pio pio;

@@ -96,12 +96,11 @@ struct kvmf_svm_vcpu {
 	u64 vm_cr;
 	/*
 	 * NMIs are blocked from an injected NMI to its handler's IRET, which
-	 * kvmfork intercepts and steps over (svm_irq.c); whether the guest
-	 * had TF set itself then.
+	 * kvmfork intercepts and steps over (svm_irq.c), with TF and RF forced
+	 * in the guest's RFLAGS (struct kvmf_arch_vcpu's rflags_forced).
 	 */
 	bool nmi_masked;
 	bool nmi_singlestep;
-	bool nmi_guest_tf;
 	/* The guest triple-faulted outside a VMCB exit: KVM_EXIT_SHUTDOWN next. */
 	bool triple_fault;
 	struct kvmf_svm_nested nested;

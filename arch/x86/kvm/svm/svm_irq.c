@@ -31,6 +31,8 @@
 #define SVM_INT_CTL_V_TPR_CR8		0xfull
 
 #define SVM_INT_CTL_V_INTR_PRIO_MAX	(0xfull << SVM_INT_CTL_V_INTR_PRIO_SHIFT)
+/* Set to step over an NMI handler's IRET: trap after it, no instruction breakpoint on it. */
+#define SVM_NMI_STEP_FLAGS	(X86_EFLAGS_TF | X86_EFLAGS_RF)
 #define SVM_INT_CTL_WINDOW	(SVM_INT_CTL_V_IRQ | SVM_INT_CTL_V_IGN_TPR | \
 				 SVM_INT_CTL_V_INTR_PRIO_MAX)
 
@@ -161,19 +163,28 @@ int svm_exit_iret(struct kvmf_vcpu *vcpu)
 
 	if (!svm->nmi_singlestep) {
 		svm->nmi_singlestep = true;
-		svm->nmi_guest_tf = vcpu->arch.rflags & X86_EFLAGS_TF;
-		vcpu->arch.rflags |= X86_EFLAGS_TF | X86_EFLAGS_RF;
+		vcpu->arch.rflags_guest = vcpu->arch.rflags & SVM_NMI_STEP_FLAGS;
+		vcpu->arch.rflags_forced = SVM_NMI_STEP_FLAGS;
+		vcpu->arch.rflags |= SVM_NMI_STEP_FLAGS;
 		vmcb_set_intercept(&svm->vmcb->control, SVM_I_DB);
 	}
 	vmcb_clear_intercept(&svm->vmcb->control, SVM_I_IRET);
 	return KVMF_EXIT_RESUME;
 }
 
-/* Stops single-stepping for NMI blocking; RFLAGS.TF as the guest had it. */
-static void svm_nmi_singlestep_end(struct kvmf_vcpu *vcpu)
+/*
+ * Stops single-stepping for NMI blocking.  After the IRET ran, RFLAGS is
+ * what it popped, the guest's own; if the step is abandoned before
+ * (@restore: KVM_SET_VCPU_EVENTS), TF and RF go back to the guest's values.
+ */
+static void svm_nmi_singlestep_end(struct kvmf_vcpu *vcpu, bool restore)
 {
 	struct kvmf_svm_vcpu *svm = to_svm(vcpu);
+	struct kvmf_arch_vcpu *a = &vcpu->arch;
 
+	if (restore)
+		a->rflags = (a->rflags & ~a->rflags_forced) | (a->rflags_guest & a->rflags_forced);
+	a->rflags_forced = 0;
 	svm->nmi_singlestep = false;
 	vmcb_clear_intercept(&svm->vmcb->control, SVM_I_DB);
 }
@@ -188,15 +199,17 @@ int svm_exit_db(struct kvmf_vcpu *vcpu)
 {
 	struct kvmf_svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb_save_area *save = &svm->vmcb->save;
+	bool guest_tf;
 
 	if (!svm->nmi_singlestep) {
 		svm_queue_exception(vcpu, X86_TRAP_DB, false, 0, 0);
 		return KVMF_EXIT_RESUME;
 	}
-	svm_nmi_singlestep_end(vcpu);
+	guest_tf = vcpu->arch.rflags_guest & X86_EFLAGS_TF;
+	svm_nmi_singlestep_end(vcpu, false);
 	svm->nmi_masked = false;
 	/* The guest was stepping too: the trap is its as well. */
-	if (svm->nmi_guest_tf) {
+	if (guest_tf) {
 		svm_queue_exception(vcpu, X86_TRAP_DB, false, 0, 0);
 		return KVMF_EXIT_RESUME;
 	}
@@ -313,7 +326,7 @@ void svm_set_events(struct kvmf_vcpu *vcpu, const struct kvm_vcpu_events *ev)
 	}
 	svm->nmi_masked = ev->nmi.masked;
 	if (svm->nmi_singlestep)
-		svm_nmi_singlestep_end(vcpu);
+		svm_nmi_singlestep_end(vcpu, true);
 	if (svm->nmi_masked)
 		vmcb_set_intercept(c, SVM_I_IRET);
 	else

@@ -15,8 +15,14 @@
 /* 1.0 as an 80-bit x87 value: mantissa 1 << 63, exponent 0x3fff. */
 #define X87_ONE_MANT	0x8000000000000000ull
 #define X87_ONE_EXP	0x3fff
-/* XMM0 in the legacy FXSAVE area of an XSAVE image. */
+/* In an XSAVE image: MXCSR and XMM0 in the legacy area, then the header. */
+#define XSAVE_MXCSR	24
 #define XSAVE_XMM0	160
+#define XSAVE_XSTATE_BV	512
+#define XSAVE_XCOMP_BV	520
+#define XSAVE_HDR_RSVD	528
+/* An XSAVE state component no CPU defines. */
+#define XFEATURE_UNDEFINED	(1ull << 60)
 
 static struct kvmf_guest_vm vm;
 static struct kvmf_guest_vcpu vcpu;
@@ -108,8 +114,53 @@ static void test_mp_state(void)
 	KVMF_ASSERT_ERRNO(ioctl(vcpu.fd, KVM_SET_MP_STATE, &mp), EINVAL);
 }
 
+/*
+ * KVM_SET_XSAVE refuses an image the guest cannot have, and changes
+ * nothing: a state component outside what KVM supports, the compacted
+ * format (XCOMP_BV), reserved header bytes, MXCSR's reserved bits.
+ */
+static void test_xsave_bad_input(void)
+{
+	static struct kvm_xsave good, bad, now;
+	struct {
+		const char *what;
+		unsigned int offset;
+		uint64_t value;
+	} cases[] = {
+		{ "undefined state component", XSAVE_XSTATE_BV, 3 | XFEATURE_UNDEFINED },
+		{ "XCOMP_BV", XSAVE_XCOMP_BV, 1ull << 63 | 3 },
+		{ "reserved header bytes", XSAVE_HDR_RSVD + 8, 1 },
+		{ "MXCSR reserved bits", XSAVE_MXCSR, 0x1f80 | (1ull << 20) },
+	};
+	unsigned int i;
+
+	kvmf_guest_vm_create(&vm, KVMF_GUEST_MIN_RAM);
+	kvmf_guest_vcpu_add(&vm, &vcpu, 0);
+	if (ioctl(vm.kvm, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) <= 0)
+		kvmf_skip("KVM_CAP_XSAVE not reported");
+	/* A good image: as read, with XMM0 set and x87 and SSE state present. */
+	KVMF_CHECK(ioctl(vcpu.fd, KVM_GET_XSAVE, &good));
+	*(uint64_t *)((char *)good.region + XSAVE_XMM0) = XMM0_VALUE;
+	*(uint64_t *)((char *)good.region + XSAVE_XSTATE_BV) |= 3;
+	KVMF_CHECK(ioctl(vcpu.fd, KVM_SET_XSAVE, &good));
+	KVMF_CHECK(ioctl(vcpu.fd, KVM_GET_XSAVE, &now));
+	KVMF_ASSERT_EQ(*(uint64_t *)((char *)now.region + XSAVE_XMM0), XMM0_VALUE);
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		bad = good;
+		*(uint64_t *)((char *)bad.region + cases[i].offset) = cases[i].value;
+		*(uint64_t *)((char *)bad.region + XSAVE_XMM0) = XMM1_VALUE;
+		printf("# %s\n", cases[i].what);
+		KVMF_ASSERT_ERRNO(ioctl(vcpu.fd, KVM_SET_XSAVE, &bad), EINVAL);
+		KVMF_CHECK(ioctl(vcpu.fd, KVM_GET_XSAVE, &now));
+		KVMF_ASSERT_EQ(*(uint64_t *)((char *)now.region + XSAVE_XMM0), XMM0_VALUE);
+	}
+	KVMF_ASSERT_ERRNO(ioctl(vcpu.fd, KVM_SET_XSAVE, NULL), EFAULT);
+}
+
 static const struct kvmf_test tests[] = {
 	{ "fpu_and_xsave", test_fpu_and_xsave },
+	{ "xsave_bad_input", test_xsave_bad_input },
 	{ "xcrs", test_xcrs },
 	{ "mp_state", test_mp_state },
 };

@@ -16,8 +16,10 @@
 #include <linux/kernel.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <asm/fpu/types.h>
 #include <asm/kvm_para.h>
 #include <asm/processor.h>
+#include <asm/processor-flags.h>
 
 #include <kvmfork/kvmf_host.h>
 
@@ -36,19 +38,28 @@ struct kvmf_cpuid_adjust {
 };
 
 /*
- * Leaf 1 ECX: MONITOR(3), VMX(5), FMA(12), X2APIC(21), TSC_DEADLINE(24),
- * XSAVE(26), OSXSAVE(27), AVX(28), F16C(29) hidden.
- * XSAVE and everything that needs its state stay hidden until kvmfork
- * emulates XSETBV.
+ * Leaf 1 ECX: MONITOR(3), VMX(5), X2APIC(21), TSC_DEADLINE(24) hidden, and
+ * OSXSAVE(27), which is the guest's CR4.OSXSAVE at run time.  XSAVE and
+ * what needs its state: see kvmf_cpuid_xsave().
  */
-#define LEAF1_ECX_HIDDEN	(BIT(3) | BIT(5) | BIT(12) | BIT(21) | BIT(24) | BIT(26) | \
-				 BIT(27) | BIT(28) | BIT(29))
+#define LEAF1_ECX_HIDDEN	(BIT(3) | BIT(5) | BIT(21) | BIT(24) | BIT(27))
+#define LEAF1_ECX_XSAVE		BIT(26)
+#define LEAF1_ECX_OSXSAVE	BIT(27)
+/* Leaf 1 ECX FMA(12), AVX(28), F16C(29) and leaf 7 EBX AVX2(5) work on AVX state. */
+#define LEAF1_ECX_AVX_STATE	(BIT(12) | BIT(28) | BIT(29))
+#define LEAF7_EBX_AVX_STATE	BIT(5)
+/*
+ * Leaf 0xD.1 EAX: XSAVEOPT(0), XSAVEC(1), XGETBV with ECX=1 (2) run natively
+ * on the guest's XCR0; XSAVES and XFD need MSRs kvmfork does not have.
+ */
+#define LEAFD1_EAX_OFFERED	(BIT(0) | BIT(1) | BIT(2))
+/* The legacy area and the header that start every XSAVE area. */
+#define XSAVE_BASE_SIZE		576
 #define LEAF1_ECX_HYPERVISOR	BIT(31)
 /* Leaf 1 EBX[31:24]: initial APIC id, replaced by the vCPU id. */
 #define LEAF1_EBX_APIC_ID	GENMASK(31, 24)
-/* Leaf 7 EBX: AVX2(5), AVX-512 (16, 17, 21, 26-28, 30, 31). */
-#define LEAF7_EBX_HIDDEN	(BIT(5) | BIT(16) | BIT(17) | BIT(21) | GENMASK(28, 26) | \
-				 BIT(30) | BIT(31))
+/* Leaf 7 EBX: AVX-512 (16, 17, 21, 26-28, 30, 31). */
+#define LEAF7_EBX_HIDDEN	(BIT(16) | BIT(17) | BIT(21) | GENMASK(28, 26) | BIT(30) | BIT(31))
 /* Leaf 7 ECX: AVX-512 VBMI(1), PKU(3), OSPKE(4), VBMI2(6), VAES/VPCLMUL(9, 10), AVX-512 (11, 12, 14). */
 #define LEAF7_ECX_HIDDEN	(BIT(1) | BIT(3) | BIT(4) | BIT(6) | BIT(9) | BIT(10) | \
 				 BIT(11) | BIT(12) | BIT(14))
@@ -66,10 +77,10 @@ static const struct kvmf_cpuid_adjust kvmf_cpuid_adjustments[] = {
 	{ 0x80000001, CPUID_ECX, EXT1_ECX_HIDDEN, 0 },
 };
 
-/* Leaves whose every register kvmfork zeroes: XSAVE state, PMU, SVM (unless nested), ... */
+/* Leaves whose every register kvmfork zeroes: PMU, SVM (unless nested). */
 static bool kvmf_cpuid_leaf_hidden(u32 leaf)
 {
-	return leaf == 0xa || leaf == 0xd || leaf == 0x8000000a;
+	return leaf == 0xa || leaf == 0x8000000a;
 }
 
 /* Leaves whose ECX input (subleaf) selects the output. */
@@ -137,6 +148,85 @@ void kvmf_x86_cpuid_set_vendor_hook(void (*hook)(u32 leaf, u32 out[4]))
 	kvmf_cpuid_vendor_hook = hook;
 }
 
+/*
+ * The XSAVE state components a guest may enable in XCR0 (fpu.c sets them
+ * up with the module): 0 leaves XSAVE hidden, as in kvmfork-test.ko.
+ */
+static u64 kvmf_cpuid_guest_xcr0;
+
+void kvmf_x86_cpuid_set_guest_xcr0(u64 xcr0)
+{
+	kvmf_cpuid_guest_xcr0 = xcr0;
+}
+
+/* Bytes of a standard-format XSAVE area for the components in @xcr0. */
+static u32 kvmf_xsave_size(u64 xcr0)
+{
+	u32 size = XSAVE_BASE_SIZE, i, eax, ebx, ecx, edx;
+
+	for (i = 2; i < 64; i++) {
+		if (!(xcr0 & BIT_ULL(i)))
+			continue;
+		cpuid_count(0xd, i, &eax, &ebx, &ecx, &edx);
+		size = max(size, ebx + eax);
+	}
+	return size;
+}
+
+/*
+ * XSAVE as the guest may have it: the XSAVE bit with any component offered,
+ * the AVX instructions with AVX state, and leaf 0xD describing exactly the
+ * offered components (subleaf 0: the mask and the largest area; subleaf 1:
+ * the XSAVE variants kvmfork can let run; one subleaf per component).
+ */
+static void kvmf_cpuid_xsave(u32 leaf, u32 subleaf, u32 out[4])
+{
+	u64 xcr0 = kvmf_cpuid_guest_xcr0;
+
+	switch (leaf) {
+	case 1:
+		if (!xcr0)
+			out[CPUID_ECX] &= ~LEAF1_ECX_XSAVE;
+		if (!(xcr0 & XFEATURE_MASK_YMM))
+			out[CPUID_ECX] &= ~LEAF1_ECX_AVX_STATE;
+		break;
+	case 7:
+		if (!(xcr0 & XFEATURE_MASK_YMM))
+			out[CPUID_EBX] &= ~LEAF7_EBX_AVX_STATE;
+		break;
+	case 0xd:
+		if (xcr0 && subleaf == 0) {
+			out[CPUID_EAX] = lower_32_bits(xcr0);
+			out[CPUID_EDX] = upper_32_bits(xcr0);
+			out[CPUID_EBX] = out[CPUID_ECX] = kvmf_xsave_size(xcr0);
+		} else if (xcr0 && subleaf == 1) {
+			out[CPUID_EAX] &= LEAFD1_EAX_OFFERED;
+			out[CPUID_EBX] = out[CPUID_ECX] = out[CPUID_EDX] = 0;
+		} else if (subleaf >= 2 && subleaf < 64 && (xcr0 & BIT_ULL(subleaf))) {
+			out[CPUID_EDX] = 0;
+		} else {
+			out[0] = out[1] = out[2] = out[3] = 0;
+		}
+		break;
+	}
+}
+
+/*
+ * What changes with the guest's state (KVM updates its copy of the table
+ * the same way): OSXSAVE is CR4.OSXSAVE, and leaf 0xD.0 EBX the XSAVE area
+ * size for the XCR0 the guest has set.
+ */
+void kvmf_x86_cpuid_runtime(u32 leaf, u32 subleaf, u64 cr4, u64 xcr0, u32 out[4])
+{
+	if (leaf == 1) {
+		out[CPUID_ECX] &= ~LEAF1_ECX_OSXSAVE;
+		if ((out[CPUID_ECX] & LEAF1_ECX_XSAVE) && (cr4 & X86_CR4_OSXSAVE))
+			out[CPUID_ECX] |= LEAF1_ECX_OSXSAVE;
+	}
+	if (leaf == 0xd && subleaf == 0 && (out[CPUID_EAX] | out[CPUID_EDX]))
+		out[CPUID_EBX] = kvmf_xsave_size(xcr0);
+}
+
 /* The supported value of one leaf (vCPU-independent). */
 static void kvmf_cpuid_supported(u32 leaf, u32 subleaf, u32 out[4])
 {
@@ -147,6 +237,7 @@ static void kvmf_cpuid_supported(u32 leaf, u32 subleaf, u32 out[4])
 	cpuid_count(leaf, subleaf, &out[CPUID_EAX], &out[CPUID_EBX], &out[CPUID_ECX],
 		    &out[CPUID_EDX]);
 	kvmf_cpuid_adjust(leaf, out);
+	kvmf_cpuid_xsave(leaf, subleaf, out);
 	if (kvmf_cpuid_vendor_hook)
 		kvmf_cpuid_vendor_hook(leaf, out);
 }
@@ -217,6 +308,9 @@ static u32 kvmf_cpuid_subleaves(u32 leaf)
 	case 0x7:
 		kvmf_cpuid_supported(leaf, 0, out);
 		return min_t(u32, out[CPUID_EAX] + 1, 4);
+	case 0xd:
+		/* Subleaves 0 and 1, then one per component up to the highest offered. */
+		return kvmf_cpuid_guest_xcr0 ? max_t(u32, fls64(kvmf_cpuid_guest_xcr0), 2) : 1;
 	case 0x4:
 	case 0x8000001d:
 		/* Cache descriptions end with a type-0 subleaf (not listed). */

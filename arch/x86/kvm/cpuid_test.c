@@ -168,6 +168,7 @@ static void cpuid_no_table_test(struct kunit *test)
 	for (i = 0; i < ARRAY_SIZE(leaves); i++) {
 		cpuid_both(vcpu, leaves[i].leaf, leaves[i].subleaf, &h, &g);
 		kvmf_cpuid_adjust(leaves[i].leaf, h.r);
+		kvmf_cpuid_xsave(leaves[i].leaf, leaves[i].subleaf, h.r);
 		for (reg = CPUID_EAX; reg <= CPUID_EDX; reg++)
 			KUNIT_EXPECT_EQ_MSG(test, g.r[reg], h.r[reg], "leaf %#x.%u reg %u",
 					    leaves[i].leaf, leaves[i].subleaf, reg);
@@ -192,6 +193,7 @@ static void cpuid_no_table_leaf1_test(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, g.r[CPUID_EBX] & 0xffffff, h.r[CPUID_EBX] & 0xffffff);
 		KUNIT_EXPECT_TRUE(test, g.r[CPUID_ECX] & BIT(31));
 		kvmf_cpuid_adjust(1, h.r);
+		kvmf_cpuid_xsave(1, 0, h.r);
 		KUNIT_EXPECT_EQ(test, g.r[CPUID_ECX] & ~BIT(31), h.r[CPUID_ECX] & ~BIT(31));
 		KUNIT_EXPECT_EQ(test, g.r[CPUID_EAX], h.r[CPUID_EAX]);
 		KUNIT_EXPECT_EQ(test, g.r[CPUID_EDX], h.r[CPUID_EDX]);
@@ -280,7 +282,84 @@ static void cpuid_table_lookup_test(struct kunit *test)
 			g.r[CPUID_EDX], 0u);
 }
 
+/* Runs kvmf_cpuid_xsave() on all-ones registers with @xcr0 offered. */
+static void cpuid_xsave_with(u64 xcr0, u32 leaf, u32 subleaf, struct cpuid_regs4 *v)
+{
+	u64 saved = kvmf_cpuid_guest_xcr0;
+
+	memset(v, 0xff, sizeof(*v));
+	kvmf_cpuid_guest_xcr0 = xcr0;
+	kvmf_cpuid_xsave(leaf, subleaf, v->r);
+	kvmf_cpuid_guest_xcr0 = saved;
+}
+
+/*
+ * XSAVE as offered: hidden with nothing to offer, the AVX instructions only
+ * with AVX state, leaf 0xD naming exactly the offered components.
+ */
+static void cpuid_xsave_test(struct kunit *test)
+{
+	const u64 fpsse = XFEATURE_MASK_FP | XFEATURE_MASK_SSE;
+	const u64 avx = fpsse | XFEATURE_MASK_YMM;
+	struct cpuid_regs4 v;
+
+	cpuid_xsave_with(0, 1, 0, &v);
+	KUNIT_EXPECT_EQ(test, v.r[CPUID_ECX] & (LEAF1_ECX_XSAVE | LEAF1_ECX_AVX_STATE), 0u);
+	cpuid_xsave_with(0, 7, 0, &v);
+	KUNIT_EXPECT_EQ(test, v.r[CPUID_EBX] & LEAF7_EBX_AVX_STATE, 0u);
+	cpuid_xsave_with(0, 0xd, 0, &v);
+	KUNIT_EXPECT_EQ(test, v.r[0] | v.r[1] | v.r[2] | v.r[3], 0u);
+
+	cpuid_xsave_with(fpsse, 1, 0, &v);
+	KUNIT_EXPECT_TRUE(test, v.r[CPUID_ECX] & LEAF1_ECX_XSAVE);
+	KUNIT_EXPECT_EQ(test, v.r[CPUID_ECX] & LEAF1_ECX_AVX_STATE, 0u);
+	cpuid_xsave_with(fpsse, 0xd, 0, &v);
+	KUNIT_EXPECT_EQ(test, v.r[CPUID_EAX], 3u);
+	KUNIT_EXPECT_EQ(test, v.r[CPUID_EDX], 0u);
+	KUNIT_EXPECT_EQ(test, v.r[CPUID_EBX], (u32)XSAVE_BASE_SIZE);
+	cpuid_xsave_with(fpsse, 0xd, 2, &v);
+	KUNIT_EXPECT_EQ(test, v.r[0] | v.r[1] | v.r[2] | v.r[3], 0u);
+
+	cpuid_xsave_with(avx, 1, 0, &v);
+	KUNIT_EXPECT_EQ(test, v.r[CPUID_ECX] & (LEAF1_ECX_XSAVE | LEAF1_ECX_AVX_STATE),
+			LEAF1_ECX_XSAVE | LEAF1_ECX_AVX_STATE);
+	cpuid_xsave_with(avx, 0xd, 1, &v);
+	KUNIT_EXPECT_EQ(test, v.r[CPUID_EAX], LEAFD1_EAX_OFFERED);
+	KUNIT_EXPECT_EQ(test, v.r[CPUID_EBX] | v.r[CPUID_ECX] | v.r[CPUID_EDX], 0u);
+	/* A component not offered, and one past the last bit. */
+	cpuid_xsave_with(avx, 0xd, 9, &v);
+	KUNIT_EXPECT_EQ(test, v.r[0] | v.r[1] | v.r[2] | v.r[3], 0u);
+	cpuid_xsave_with(avx, 0xd, 64, &v);
+	KUNIT_EXPECT_EQ(test, v.r[0] | v.r[1] | v.r[2] | v.r[3], 0u);
+}
+
+/* OSXSAVE follows CR4 where XSAVE is offered; leaf 0xD.0 EBX follows XCR0. */
+static void cpuid_runtime_test(struct kunit *test)
+{
+	struct cpuid_regs4 v = { { 0, 0, LEAF1_ECX_XSAVE, 0 } };
+
+	kvmf_x86_cpuid_runtime(1, 0, X86_CR4_OSXSAVE, 1, v.r);
+	KUNIT_EXPECT_TRUE(test, v.r[CPUID_ECX] & LEAF1_ECX_OSXSAVE);
+	kvmf_x86_cpuid_runtime(1, 0, 0, 1, v.r);
+	KUNIT_EXPECT_FALSE(test, v.r[CPUID_ECX] & LEAF1_ECX_OSXSAVE);
+	/* A table without XSAVE never gets OSXSAVE, whatever CR4 says. */
+	v.r[CPUID_ECX] = LEAF1_ECX_OSXSAVE;
+	kvmf_x86_cpuid_runtime(1, 0, X86_CR4_OSXSAVE, 1, v.r);
+	KUNIT_EXPECT_FALSE(test, v.r[CPUID_ECX] & LEAF1_ECX_OSXSAVE);
+
+	v = (struct cpuid_regs4) { { 3, 1234, 1234, 0 } };
+	kvmf_x86_cpuid_runtime(0xd, 0, X86_CR4_OSXSAVE, 3, v.r);
+	KUNIT_EXPECT_EQ(test, v.r[CPUID_EBX], (u32)XSAVE_BASE_SIZE);
+	KUNIT_EXPECT_EQ(test, v.r[CPUID_ECX], 1234u);
+	/* No components in the table: left alone. */
+	v = (struct cpuid_regs4) { { 0, 1234, 0, 0 } };
+	kvmf_x86_cpuid_runtime(0xd, 0, X86_CR4_OSXSAVE, 3, v.r);
+	KUNIT_EXPECT_EQ(test, v.r[CPUID_EBX], 1234u);
+}
+
 static struct kunit_case cpuid_cases[] = {
+	KUNIT_CASE(cpuid_xsave_test),
+	KUNIT_CASE(cpuid_runtime_test),
 	KUNIT_CASE(cpuid_table_consistent_test),
 	KUNIT_CASE(cpuid_adjust_table_test),
 	KUNIT_CASE(cpuid_adjust_known_bits_test),

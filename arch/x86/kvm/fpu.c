@@ -2,7 +2,9 @@
 /*
  * The guest's FPU/SSE state and XCR0 as userspace sees them: KVM_GET/SET_FPU
  * (the legacy FXSAVE view), KVM_GET/SET_XSAVE (the kernel's UABI XSAVE
- * format, through the guest-fpstate API) and KVM_GET/SET_XCRS; and
+ * format, through the guest-fpstate API), KVM_GET/SET_XCRS and the
+ * guest's XSETBV (XCR0, loaded around each entry while the guest has
+ * CR4.OSXSAVE, as SVM does not switch it); and
  * KVM_GET/SET_MP_STATE, which without an in-kernel APIC only knows
  * "runnable".  All run with vcpu->mutex held, when the guest's state sits in
  * its fpstate buffer (KVM_RUN swaps it in and out).
@@ -10,14 +12,65 @@
 #include <linux/kernel.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
+#include <asm/fpu/xcr.h>
 #include <asm/fpu/xstate.h>
 
 #include <kvmfork/kvmf_host.h>
 
 #include "x86.h"
 
-/* XCR0 a guest may have: x87 only, while XSAVE is not offered (cpuid.c). */
-#define KVMF_GUEST_XCR0_VALID	XFEATURE_MASK_FP
+/* The state components kvmfork offers a guest, where the host has them. */
+#define KVMF_GUEST_XCR0_OFFERED	(XFEATURE_MASK_FP | XFEATURE_MASK_SSE | XFEATURE_MASK_YMM)
+
+/* The host's XCR0, and the components a guest may enable (x87 only without XSAVE). */
+static u64 kvmf_host_xcr0 = XFEATURE_MASK_FP;
+static u64 kvmf_guest_xcr0_valid = XFEATURE_MASK_FP;
+
+void kvmf_fpu_setup(void)
+{
+	if (!boot_cpu_has(X86_FEATURE_XSAVE)) {
+		kvmf_x86_cpuid_set_guest_xcr0(0);
+		return;
+	}
+	kvmf_host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+	kvmf_guest_xcr0_valid = kvmf_host_xcr0 & KVMF_GUEST_XCR0_OFFERED;
+	kvmf_x86_cpuid_set_guest_xcr0(kvmf_guest_xcr0_valid);
+}
+
+/*
+ * XCR0 from XSETBV or KVM_SET_XCRS: 0, or -EINVAL (#GP for XSETBV).  x87
+ * state is always on, only offered components, and AVX state needs SSE's
+ * (SDM vol. 1, "Enabling the XSAVE Feature Set").
+ */
+int kvmf_x86_set_xcr0(struct kvmf_vcpu *vcpu, u64 xcr0)
+{
+	if (!(xcr0 & XFEATURE_MASK_FP) || (xcr0 & ~kvmf_guest_xcr0_valid))
+		return -EINVAL;
+	if ((xcr0 & XFEATURE_MASK_YMM) && !(xcr0 & XFEATURE_MASK_SSE))
+		return -EINVAL;
+	vcpu->arch.xcr0 = xcr0;
+	return 0;
+}
+
+/*
+ * Just before entry, interrupts off, after the guest's FPU registers were
+ * loaded under the host's XCR0 (all components): the guest's XCR0 while
+ * it has XSAVE enabled.  Returns whether the host's must be put back,
+ * right after the exit, before anything can use XSAVE again.
+ */
+bool kvmf_x86_load_guest_xcr0(struct kvmf_vcpu *vcpu, bool guest_osxsave)
+{
+	if (!guest_osxsave || vcpu->arch.xcr0 == kvmf_host_xcr0)
+		return false;
+	xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->arch.xcr0);
+	return true;
+}
+
+void kvmf_x86_put_guest_xcr0(bool loaded)
+{
+	if (loaded)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, kvmf_host_xcr0);
+}
 /* MXCSR bits 31:16 are reserved: loading them would fault. */
 #define KVMF_MXCSR_VALID	0xffffu
 
@@ -73,12 +126,12 @@ long kvmf_vcpu_get_xsave(void *obj, void *data, unsigned long arg)
 	struct kvm_xsave *xsave = data;
 
 	/*
-	 * Only the features the guest can have (x87, SSE) are reported; it has
-	 * no PKRU of its own (PKU is not offered): 0.  (Debian's 6.1 has the
+	 * Only the components the guest can have are reported; it has no PKRU
+	 * of its own (PKU is not offered): 0.  (Debian's 6.1 has the
 	 * five-argument form of this call, with the feature mask.)
 	 */
 	fpu_copy_guest_fpstate_to_uabi(&vcpu->arch.guest_fpu, xsave->region,
-				       sizeof(xsave->region), XFEATURE_MASK_FPSSE, 0);
+				       sizeof(xsave->region), kvmf_guest_xcr0_valid, 0);
 	return 0;
 }
 
@@ -90,7 +143,7 @@ long kvmf_vcpu_set_xsave(void *obj, void *data, unsigned long arg)
 
 	/* Unsupported features or a malformed header: -EINVAL. */
 	return fpu_copy_uabi_to_guest_fpstate(&vcpu->arch.guest_fpu, xsave->region,
-					      XFEATURE_MASK_FPSSE, &pkru);
+					      kvmf_guest_xcr0_valid, &pkru);
 }
 
 long kvmf_vcpu_get_xcrs(void *obj, void *data, unsigned long arg)
@@ -111,21 +164,19 @@ long kvmf_vcpu_set_xcrs(void *obj, void *data, unsigned long arg)
 {
 	struct kvmf_vcpu *vcpu = obj;
 	const struct kvm_xcrs *xcrs = data;
-	u64 xcr0 = vcpu->arch.xcr0;
+	u64 old = vcpu->arch.xcr0;
 	u32 i;
 
 	if (!boot_cpu_has(X86_FEATURE_XSAVE) || xcrs->flags || xcrs->nr_xcrs > KVM_MAX_XCRS)
 		return -EINVAL;
 
+	/* Only XCR0 exists.  All or nothing: a bad entry leaves XCR0 as it was. */
 	for (i = 0; i < xcrs->nr_xcrs; i++) {
-		/* Only XCR0 exists; x87 state can never be disabled. */
-		if (xcrs->xcrs[i].xcr != 0)
+		if (xcrs->xcrs[i].xcr != 0 || kvmf_x86_set_xcr0(vcpu, xcrs->xcrs[i].value)) {
+			vcpu->arch.xcr0 = old;
 			return -EINVAL;
-		xcr0 = xcrs->xcrs[i].value;
-		if (!(xcr0 & XFEATURE_MASK_FP) || (xcr0 & ~KVMF_GUEST_XCR0_VALID))
-			return -EINVAL;
+		}
 	}
-	vcpu->arch.xcr0 = xcr0;
 	return 0;
 }
 

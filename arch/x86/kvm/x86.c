@@ -55,6 +55,7 @@ static int kvmf_x86_hardware_setup(void)
 	if (r)
 		return r;
 
+	kvmf_fpu_setup();
 	kvmf_x86_vendor = vendor;
 	kvmf_x86_cpuid_set_vendor_hook(vendor->cpuid_supported);
 	return 0;

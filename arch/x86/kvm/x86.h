@@ -148,6 +148,8 @@ long kvmf_dev_get_msr_index_list(void *obj, void *data, unsigned long arg);
 
 /* arch/x86/kvm/cpuid.c: the guest's CPUID, and the CPUID ioctls. */
 void kvmf_x86_cpuid(struct kvmf_vcpu *vcpu, u32 leaf, u32 subleaf, u32 out[4]);
+void kvmf_x86_cpuid_runtime(u32 leaf, u32 subleaf, u64 cr4, u64 xcr0, u32 out[4]);
+void kvmf_x86_cpuid_set_guest_xcr0(u64 xcr0);
 void kvmf_cpuid_adjust(u32 leaf, u32 out[4]);
 void kvmf_x86_cpuid_free(struct kvmf_vcpu *vcpu);
 void kvmf_x86_cpuid_set_vendor_hook(void (*hook)(u32 leaf, u32 out[4]));
@@ -156,6 +158,10 @@ long kvmf_vcpu_set_cpuid2(void *obj, void *data, unsigned long arg);
 long kvmf_vcpu_get_cpuid2(void *obj, void *data, unsigned long arg);
 
 /* arch/x86/kvm/fpu.c */
+void kvmf_fpu_setup(void);
+int kvmf_x86_set_xcr0(struct kvmf_vcpu *vcpu, u64 xcr0);
+bool kvmf_x86_load_guest_xcr0(struct kvmf_vcpu *vcpu, bool guest_osxsave);
+void kvmf_x86_put_guest_xcr0(bool loaded);
 long kvmf_vcpu_get_fpu(void *obj, void *data, unsigned long arg);
 long kvmf_vcpu_set_fpu(void *obj, void *data, unsigned long arg);
 long kvmf_vcpu_get_xsave(void *obj, void *data, unsigned long arg);

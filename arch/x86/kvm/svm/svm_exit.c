@@ -152,12 +152,35 @@ static int svm_exit_cpuid(struct kvmf_vcpu *vcpu)
 	if (r != KVMF_EXIT_RESUME)
 		return r;
 	kvmf_x86_cpuid(vcpu, regs[KVMF_REG_RAX], regs[KVMF_REG_RCX], out);
+	kvmf_x86_cpuid_runtime(regs[KVMF_REG_RAX], regs[KVMF_REG_RCX], svm_vmcb(vcpu)->save.cr4,
+			       vcpu->arch.xcr0, out);
 	/* 32-bit results zero-extend into the 64-bit registers. */
 	regs[KVMF_REG_RAX] = out[0];
 	regs[KVMF_REG_RBX] = out[1];
 	regs[KVMF_REG_RCX] = out[2];
 	regs[KVMF_REG_RDX] = out[3];
 	return KVMF_EXIT_RESUME;
+}
+
+/*
+ * XSETBV: #UD without CR4.OSXSAVE, #GP(0) outside CPL 0, for an XCR other
+ * than XCR0 or for a value XCR0 cannot take (fpu.c).
+ */
+static int svm_exit_xsetbv(struct kvmf_vcpu *vcpu)
+{
+	const struct vmcb_save_area *save = &svm_vmcb(vcpu)->save;
+	const u64 *regs = vcpu->arch.regs;
+	u64 value = (u32)regs[KVMF_REG_RAX] | (u64)(u32)regs[KVMF_REG_RDX] << 32;
+
+	if (!(save->cr4 & X86_CR4_OSXSAVE)) {
+		svm_queue_exception(vcpu, X86_TRAP_UD, false, 0, 0);
+		return KVMF_EXIT_RESUME;
+	}
+	if (save->cpl || (u32)regs[KVMF_REG_RCX] || kvmf_x86_set_xcr0(vcpu, value)) {
+		svm_queue_exception(vcpu, X86_TRAP_GP, true, 0, 0);
+		return KVMF_EXIT_RESUME;
+	}
+	return svm_skip_insn(vcpu);
 }
 
 /*
@@ -339,6 +362,7 @@ static const svm_exit_handler svm_exit_handlers[SVM_EXIT_TABLE_SIZE] = {
 	[SVM_EXIT_SKINIT]	= svm_exit_ud,
 	[SVM_EXIT_MONITOR]	= svm_exit_ud,
 	[SVM_EXIT_MWAIT]	= svm_exit_ud,
+	[SVM_EXIT_XSETBV]	= svm_exit_xsetbv,
 	[SVM_EXIT_NPF]		= svm_exit_npf,
 };
 

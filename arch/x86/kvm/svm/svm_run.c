@@ -79,7 +79,7 @@ int svm_vcpu_run_once(struct kvmf_vcpu *vcpu)
 	struct kvmf_svm_vcpu *svm = to_svm(vcpu);
 	struct kvmf_svm_cpu *sc;
 	struct vmcb *vmcb;
-	bool swap_tsc_aux;
+	bool swap_tsc_aux, swap_xcr0;
 	int cpu, r;
 
 	/* A #VMEXIT or triple fault raised while handling the last exit. */
@@ -125,6 +125,8 @@ int svm_vcpu_run_once(struct kvmf_vcpu *vcpu)
 		wrmsrl(MSR_TSC_AUX, vcpu->arch.tsc_aux);
 	/* The VMCB brings the guest's DR6 and DR7; its DR0-DR3 only if DR7 uses them. */
 	kvmf_x86_load_guest_db(vcpu, vmcb->save.dr7);
+	/* Nor does VMRUN switch XCR0. */
+	swap_xcr0 = kvmf_x86_load_guest_xcr0(vcpu, vmcb->save.cr4 & X86_CR4_OSXSAVE);
 
 	svm_clgi();
 	local_irq_enable();
@@ -132,6 +134,7 @@ int svm_vcpu_run_once(struct kvmf_vcpu *vcpu)
 		       page_to_phys(sc->host_vmsave));
 	local_irq_disable();
 
+	kvmf_x86_put_guest_xcr0(swap_xcr0);
 	if (swap_tsc_aux)
 		wrmsrl(MSR_TSC_AUX, sc->host_tsc_aux);
 

@@ -156,23 +156,12 @@ static struct kvm_clock_data get_clock(void)
 
 static uint64_t get_msr(uint32_t index)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry entry;
-	} m = { .hdr.nmsrs = 1, .entry = { .index = index } };
-
-	KVMF_ASSERT_EQ(ioctl(vcpu.fd, KVM_GET_MSRS, &m), 1);
-	return m.entry.data;
+	return kvmf_vcpu_get_msr(vcpu.fd, index);
 }
 
 static int set_msr(uint32_t index, uint64_t value)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry entry;
-	} m = { .hdr.nmsrs = 1, .entry = { .index = index, .data = value } };
-
-	return ioctl(vcpu.fd, KVM_SET_MSRS, &m);
+	return kvmf_vcpu_try_set_msr(vcpu.fd, index, value);
 }
 
 /* Runs to the next GUEST_SYNC and checks its value lies between two KVM_GET_CLOCKs. */

@@ -53,25 +53,14 @@ static struct kvmf_guest_vcpu vcpu;
 
 /* ---- Host helpers ---- */
 
-struct one_msr {
-	struct kvm_msrs hdr;
-	struct kvm_msr_entry entry;
-};
-
-/* KVM_SET_MSRS of one MSR: 1 if KVM took the value, 0 if it refused it. */
 static int host_try_set_msr(uint32_t index, uint64_t value)
 {
-	struct one_msr m = { .hdr.nmsrs = 1, .entry = { .index = index, .data = value } };
-
-	return ioctl(vcpu.fd, KVM_SET_MSRS, &m);
+	return kvmf_vcpu_try_set_msr(vcpu.fd, index, value);
 }
 
 static uint64_t host_get_msr(uint32_t index)
 {
-	struct one_msr m = { .hdr.nmsrs = 1, .entry = { .index = index } };
-
-	KVMF_ASSERT_EQ(ioctl(vcpu.fd, KVM_GET_MSRS, &m), 1);
-	return m.entry.data;
+	return kvmf_vcpu_get_msr(vcpu.fd, index);
 }
 
 /* The guest's CPUID: all KVM supports (MCE and MCA among it). */

@@ -87,23 +87,12 @@ static void guest_msrs(void *arg)
 
 static void host_set_msr(uint32_t index, uint64_t value)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry entry;
-	} m = { .hdr.nmsrs = 1, .entry = { .index = index, .data = value } };
-
-	KVMF_ASSERT_EQ(ioctl(vcpu.fd, KVM_SET_MSRS, &m), 1);
+	KVMF_ASSERT_EQ(kvmf_vcpu_try_set_msr(vcpu.fd, index, value), 1);
 }
 
 static uint64_t host_get_msr(uint32_t index)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry entry;
-	} m = { .hdr.nmsrs = 1, .entry = { .index = index } };
-
-	KVMF_ASSERT_EQ(ioctl(vcpu.fd, KVM_GET_MSRS, &m), 1);
-	return m.entry.data;
+	return kvmf_vcpu_get_msr(vcpu.fd, index);
 }
 
 static void test_host_and_guest_access(void)
@@ -252,12 +241,7 @@ static void test_tsc_aux(void)
 /* A KVM_SET_MSRS of one MSR: 1 if it took the value, 0 if it refused it. */
 static int host_try_set_msr(uint32_t index, uint64_t value)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry entry;
-	} m = { .hdr.nmsrs = 1, .entry = { .index = index, .data = value } };
-
-	return ioctl(vcpu.fd, KVM_SET_MSRS, &m);
+	return kvmf_vcpu_try_set_msr(vcpu.fd, index, value);
 }
 
 static void guest_mtrrs(void *arg)

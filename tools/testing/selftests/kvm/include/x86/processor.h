@@ -23,6 +23,14 @@ bool kvmf_host_cpu_is_amd_compatible(void);
 bool kvmf_host_is_qemu_tcg(void);
 
 /*
+ * One MSR of a vCPU through KVM_SET_MSRS / KVM_GET_MSRS: try_set returns
+ * what KVM does (1 if it took the value, 0 if it refused it, -1 with errno
+ * on error); get fails the case unless KVM returns the MSR.
+ */
+int kvmf_vcpu_try_set_msr(int vcpu_fd, uint32_t index, uint64_t value);
+uint64_t kvmf_vcpu_get_msr(int vcpu_fd, uint32_t index);
+
+/*
  * Guest physical addresses AMD-compatible CPUs reserve for HyperTransport
  * just below 1 TiB: memory placed there does not behave as memory.
  */

@@ -5,6 +5,10 @@
  * side).
  */
 #include <string.h>
+#include <sys/ioctl.h>
+#include <linux/kvm.h>
+
+#include "kvmf_test.h"
 
 #include "ucall.h"
 #include "x86/processor.h"
@@ -46,6 +50,28 @@ bool kvmf_host_is_qemu_tcg(void)
 		return false;
 	kvmf_cpuid(0x40000000, 0, &eax, &sig[0], &sig[1], &sig[2]);
 	return !memcmp(sig, "TCGTCGTCGTCG", 12);
+}
+
+struct kvmf_one_msr {
+	struct kvm_msrs hdr;
+	struct kvm_msr_entry entry;
+};
+
+int kvmf_vcpu_try_set_msr(int vcpu_fd, uint32_t index, uint64_t value)
+{
+	struct kvmf_one_msr m = { .hdr.nmsrs = 1, .entry = { .index = index, .data = value } };
+
+	return ioctl(vcpu_fd, KVM_SET_MSRS, &m);
+}
+
+uint64_t kvmf_vcpu_get_msr(int vcpu_fd, uint32_t index)
+{
+	struct kvmf_one_msr m = { .hdr.nmsrs = 1, .entry = { .index = index } };
+	int r = ioctl(vcpu_fd, KVM_GET_MSRS, &m);
+
+	if (r != 1)
+		kvmf_test_fail(__FILE__, __LINE__, "KVM_GET_MSRS of MSR %#x returned %d", index, r);
+	return m.entry.data;
 }
 
 uint64_t kvmf_max_guest_gfn(void)

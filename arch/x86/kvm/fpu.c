@@ -42,11 +42,16 @@ void kvmf_fpu_setup(void)
  * state is always on, only offered components, and AVX state needs SSE's
  * (SDM vol. 1, "Enabling the XSAVE Feature Set").
  */
-int kvmf_x86_set_xcr0(struct kvmf_vcpu *vcpu, u64 xcr0)
+static bool kvmf_xcr0_valid(u64 xcr0)
 {
 	if (!(xcr0 & XFEATURE_MASK_FP) || (xcr0 & ~kvmf_guest_xcr0_valid))
-		return -EINVAL;
-	if ((xcr0 & XFEATURE_MASK_YMM) && !(xcr0 & XFEATURE_MASK_SSE))
+		return false;
+	return !(xcr0 & XFEATURE_MASK_YMM) || (xcr0 & XFEATURE_MASK_SSE);
+}
+
+int kvmf_x86_set_xcr0(struct kvmf_vcpu *vcpu, u64 xcr0)
+{
+	if (!kvmf_xcr0_valid(xcr0))
 		return -EINVAL;
 	vcpu->arch.xcr0 = xcr0;
 	return 0;
@@ -55,20 +60,38 @@ int kvmf_x86_set_xcr0(struct kvmf_vcpu *vcpu, u64 xcr0)
 /*
  * Just before entry, interrupts off, after the guest's FPU registers were
  * loaded under the host's XCR0 (all components): the guest's XCR0 while
- * it has XSAVE enabled.  Returns whether the host's must be put back,
- * right after the exit, before anything can use XSAVE again.
+ * it has XSAVE enabled.  Returns whether it was loaded.
  */
 bool kvmf_x86_load_guest_xcr0(struct kvmf_vcpu *vcpu, bool guest_osxsave)
 {
-	if (!guest_osxsave || vcpu->arch.xcr0 == kvmf_host_xcr0)
+	if (!guest_osxsave || vcpu->arch.xcr0 == kvmf_host_xcr0 ||
+	    !cpu_feature_enabled(X86_FEATURE_OSXSAVE))
 		return false;
 	xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->arch.xcr0);
 	return true;
 }
 
-void kvmf_x86_put_guest_xcr0(bool loaded)
+/*
+ * Right after the exit, interrupts off, before anything can use XSAVE
+ * again: the host's XCR0 back.  A CPU that honours the XSETBV intercept
+ * still holds what was loaded, but QEMU's TCG does not intercept a nested
+ * guest's XSETBV: there a guest with CR4.OSXSAVE (@guest_osxsave, as it
+ * left) may have changed XCR0 itself, even when nothing was loaded.  So
+ * the CPU's value is read then: a change from what the guest ran with (its
+ * own if it was loaded, else the host's) is the guest's doing and is kept
+ * as its XCR0 if it is one the guest may have; and the host's is restored
+ * whenever it differs (the host's tasks' XSAVE areas depend on it).
+ */
+void kvmf_x86_put_guest_xcr0(struct kvmf_vcpu *vcpu, bool loaded, bool guest_osxsave)
 {
-	if (loaded)
+	u64 xcr0;
+
+	if ((!loaded && !guest_osxsave) || !cpu_feature_enabled(X86_FEATURE_OSXSAVE))
+		return;
+	xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+	if (xcr0 != (loaded ? vcpu->arch.xcr0 : kvmf_host_xcr0) && kvmf_xcr0_valid(xcr0))
+		vcpu->arch.xcr0 = xcr0;
+	if (xcr0 != kvmf_host_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, kvmf_host_xcr0);
 }
 /* MXCSR bits 31:16 are reserved: loading them would fault. */

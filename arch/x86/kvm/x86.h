@@ -161,7 +161,7 @@ long kvmf_vcpu_get_cpuid2(void *obj, void *data, unsigned long arg);
 void kvmf_fpu_setup(void);
 int kvmf_x86_set_xcr0(struct kvmf_vcpu *vcpu, u64 xcr0);
 bool kvmf_x86_load_guest_xcr0(struct kvmf_vcpu *vcpu, bool guest_osxsave);
-void kvmf_x86_put_guest_xcr0(bool loaded);
+void kvmf_x86_put_guest_xcr0(struct kvmf_vcpu *vcpu, bool loaded, bool guest_osxsave);
 long kvmf_vcpu_get_fpu(void *obj, void *data, unsigned long arg);
 long kvmf_vcpu_set_fpu(void *obj, void *data, unsigned long arg);
 long kvmf_vcpu_get_xsave(void *obj, void *data, unsigned long arg);

@@ -134,7 +134,7 @@ int svm_vcpu_run_once(struct kvmf_vcpu *vcpu)
 		       page_to_phys(sc->host_vmsave));
 	local_irq_disable();
 
-	kvmf_x86_put_guest_xcr0(swap_xcr0);
+	kvmf_x86_put_guest_xcr0(vcpu, swap_xcr0, vmcb->save.cr4 & X86_CR4_OSXSAVE);
 	if (swap_tsc_aux)
 		wrmsrl(MSR_TSC_AUX, sc->host_tsc_aux);
 

@@ -24,9 +24,7 @@ static struct kvmf_guest_vcpu vcpu;
 
 static bool is_kvmfork(void)
 {
-	const char *impl = getenv("KVMF_IMPL");
-
-	return impl && !strcmp(impl, "kvmfork");
+	return !strcmp(kvmf_vm_owner_module(), "kvmfork");
 }
 
 /* CPUID Fn8000_000A_EDX[TscRateMsr]: the CPU can scale a guest's TSC. */

@@ -205,6 +205,9 @@ void svm_vmcb_reset(struct kvmf_vcpu *vcpu)
 	svm->efer_svme = false;
 	svm->gif = true;
 	svm->triple_fault = false;
+	/* No NMI handler is running any more, nor a step over its IRET. */
+	svm->nmi_masked = false;
+	svm->nmi_singlestep = false;
 	svm->vmcb = vmcb;
 	memset(vmcb, 0, PAGE_SIZE);
 

@@ -105,6 +105,12 @@ done
 stage "QEMU initramfs (host)" sh -c 'tools/testing/qemu/make-initramfs.sh && echo "1 passed, 0 failed"'
 stage "QEMU boots Linux to userspace: kvmfork, then stock" \
 	$vm --no-module --mem 1G -- tools/testing/qemu/boot-compare.sh
+# The same with a CPU model that has XSAVE and AVX: the guest's kernel must
+# enable AVX state.  Not on stock: under QEMU's TCG stock 6.1 can leave a
+# guest's XCR0 in the host (xsave_test).
+stage "QEMU boots Linux with XSAVE and AVX (-cpu EPYC), kvmfork" \
+	$vm --mem 1G -- env KVMF_BOOT_CPU=EPYC \
+	KVMF_BOOT_EXPECT='x86/fpu: Enabled xstate features 0x7' tools/testing/qemu/boot.sh
 
 # Several vCPUs on two host CPUs (single-threaded TCG: see FACTS).
 stage "selftests: kvmfork, cpu max, 2 CPUs" $vm --smp 2 --cpu max -- $selftests

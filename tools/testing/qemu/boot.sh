@@ -12,6 +12,10 @@
 # "1 passed, 0 failed" (or the contrary).  The initramfs is built by
 # make-initramfs.sh (make test does).
 #
+# KVMF_BOOT_CPU names QEMU's CPU model (default qemu64); KVMF_BOOT_EXPECT
+# is a pattern the guest's kernel log must also show (the log is then not
+# quiet), e.g. which XSAVE features the guest enabled.
+#
 # A boot that has not ended after KVMF_BOOT_LIMIT seconds (default 240; one
 # takes 10-30 s here) is a hang: before QEMU is killed, what it and the
 # kernel know of it is printed (QEMU's monitor, every thread's state and
@@ -22,6 +26,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
 smp=${1:-1}
 limit=${KVMF_BOOT_LIMIT:-240}
+cpu=${KVMF_BOOT_CPU:-qemu64}
+expect=${KVMF_BOOT_EXPECT:-}
+append="console=ttyS0 panic=-1"
+[ -n "$expect" ] || append="$append quiet"
 initrd=$top/build/qemu-guest/initramfs.gz
 kernel=/boot/vmlinuz-$(uname -r)
 out=/tmp/qemu-boot.out
@@ -59,10 +67,10 @@ dump_hang()
 rm -f "$mon.in" "$mon.out"
 mkfifo "$mon.in" "$mon.out"
 start=$(date +%s%N)
-qemu-system-x86_64 -accel kvm -machine q35,kernel-irqchip=off -cpu qemu64 \
+qemu-system-x86_64 -accel kvm -machine q35,kernel-irqchip=off -cpu "$cpu" \
 	-smp "$smp" -m 256 -nographic -vga none -nodefaults -serial stdio -no-reboot \
 	-chardev pipe,id=mon0,path="$mon" -mon chardev=mon0 \
-	-kernel "$kernel" -initrd "$initrd" -append "console=ttyS0 panic=-1 quiet" \
+	-kernel "$kernel" -initrd "$initrd" -append "$append" \
 	>"$out" 2>&1 &
 qpid=$!
 deadline=$(( $(date +%s) + limit ))
@@ -86,13 +94,18 @@ rm -f "$mon.in" "$mon.out"
 echo "----- guest console -----"
 grep -av 'qemu-system-x86_64: warning' "$out" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g'
 echo "----- end of guest console -----"
-if [ "$hung" = 0 ] && grep -aq 'KVMFORK-GUEST: userspace reached' "$out"; then
-	echo "# QEMU ($smp vCPU) booted to userspace and powered off in $ms ms (exit $rc)"
+missing=0
+if [ -n "$expect" ] && ! grep -aqE "$expect" "$out"; then
+	echo "# the guest's log does not show: $expect"
+	missing=1
+fi
+if [ "$hung" = 0 ] && [ "$missing" = 0 ] && grep -aq 'KVMFORK-GUEST: userspace reached' "$out"; then
+	echo "# QEMU ($smp vCPU, -cpu $cpu) booted to userspace and powered off in $ms ms (exit $rc)"
 	echo "boot_ms $ms"
 	echo "1 passed, 0 failed"
 else
 	[ "$hung" = 1 ] && echo "# QEMU ($smp vCPU) hung: killed after $limit s"
-	echo "# QEMU ($smp vCPU) did not reach userspace (exit $rc, $ms ms)"
+	echo "# QEMU ($smp vCPU, -cpu $cpu) failed (exit $rc, $ms ms)"
 	echo "0 passed, 1 failed"
 	exit 1
 fi

@@ -119,14 +119,7 @@ static void guest_wall_clock(void *arg)
 
 static void set_supported_cpuid(void)
 {
-	static struct {
-		struct kvm_cpuid2 hdr;
-		struct kvm_cpuid_entry2 entries[256];
-	} cpuid;
-
-	cpuid.hdr.nent = ARRAY_SIZE(cpuid.entries);
-	KVMF_CHECK(ioctl(vm.kvm, KVM_GET_SUPPORTED_CPUID, &cpuid));
-	KVMF_CHECK(ioctl(vcpu.fd, KVM_SET_CPUID2, &cpuid));
+	kvmf_vcpu_set_supported_cpuid(vm.kvm, vcpu.fd);
 }
 
 /*
@@ -183,23 +176,12 @@ static uint64_t run_and_bracket(void)
 
 static void test_cpuid(void)
 {
-	static struct {
-		struct kvm_cpuid2 hdr;
-		struct kvm_cpuid_entry2 entries[256];
-	} cpuid;
-	int kvm = kvmf_open_dev();
-	uint32_t i, eax = 0;
-	bool found = false;
+	const struct kvm_cpuid_entry2 *e =
+		kvmf_cpuid_entry(kvmf_supported_cpuid(kvmf_open_dev()), KVM_CPUID_FEATURES, 0);
+	uint32_t eax;
 
-	cpuid.hdr.nent = ARRAY_SIZE(cpuid.entries);
-	KVMF_CHECK(ioctl(kvm, KVM_GET_SUPPORTED_CPUID, &cpuid));
-	for (i = 0; i < cpuid.hdr.nent; i++) {
-		if (cpuid.entries[i].function == KVM_CPUID_FEATURES) {
-			eax = cpuid.entries[i].eax;
-			found = true;
-		}
-	}
-	KVMF_ASSERT(found, "no leaf 0x40000001 in KVM_GET_SUPPORTED_CPUID");
+	KVMF_ASSERT(e, "no leaf 0x40000001 in KVM_GET_SUPPORTED_CPUID");
+	eax = e->eax;
 	printf("# 0x40000001 eax %#x: CLOCKSOURCE %d CLOCKSOURCE2 %d CLOCKSOURCE_STABLE %d\n",
 	       eax, !!(eax & KVM_FEATURE_CLOCKSOURCE), !!(eax & KVM_FEATURE_CLOCKSOURCE2),
 	       !!(eax & KVM_FEATURE_CLOCKSOURCE_STABLE));

@@ -66,14 +66,7 @@ static uint64_t host_get_msr(uint32_t index)
 /* The guest's CPUID: all KVM supports (MCE and MCA among it). */
 static void set_supported_cpuid(void)
 {
-	static struct {
-		struct kvm_cpuid2 hdr;
-		struct kvm_cpuid_entry2 entries[256];
-	} cpuid;
-
-	cpuid.hdr.nent = ARRAY_SIZE(cpuid.entries);
-	KVMF_CHECK(ioctl(vm.kvm, KVM_GET_SUPPORTED_CPUID, &cpuid));
-	KVMF_CHECK(ioctl(vcpu.fd, KVM_SET_CPUID2, &cpuid));
+	kvmf_vcpu_set_supported_cpuid(vm.kvm, vcpu.fd);
 }
 
 static int max_banks(void)

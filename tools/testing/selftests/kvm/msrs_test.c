@@ -194,18 +194,6 @@ static void guest_tsc_aux(void *arg)
 	}
 }
 
-/* The guest's CPUID: what KVM supports (so RDTSCP/RDPID show when the host has them). */
-static void set_supported_cpuid(int kvm, int vcpu_fd)
-{
-	static struct {
-		struct kvm_cpuid2 hdr;
-		struct kvm_cpuid_entry2 entries[256];
-	} cpuid = { .hdr.nent = 256 };
-
-	KVMF_CHECK(ioctl(kvm, KVM_GET_SUPPORTED_CPUID, &cpuid));
-	KVMF_CHECK(ioctl(vcpu_fd, KVM_SET_CPUID2, &cpuid));
-}
-
 static void test_tsc_aux(void)
 {
 	uint32_t eax, ebx, ecx, edx;
@@ -223,7 +211,8 @@ static void test_tsc_aux(void)
 	kvmf_guest_vm_create(&vm, KVMF_GUEST_PROGRAM_RAM);
 	kvmf_guest_load_program(&vm);
 	kvmf_guest_vcpu_add_code(&vm, &vcpu, 0, guest_tsc_aux, NULL);
-	set_supported_cpuid(vm.kvm, vcpu.fd);
+	/* What KVM supports (so RDTSCP/RDPID show when the host has them). */
+	kvmf_vcpu_set_supported_cpuid(vm.kvm, vcpu.fd);
 	KVMF_ASSERT_EQ(kvmf_guest_run_ucall(&vm, &vcpu, &uc), UCALL_DONE);
 	KVMF_ASSERT_EQ(host_get_msr(MSR_TSC_AUX), 0x1234);
 }
@@ -275,7 +264,8 @@ static void test_mtrrs(void)
 	kvmf_guest_vm_create(&vm, KVMF_GUEST_PROGRAM_RAM);
 	kvmf_guest_load_program(&vm);
 	kvmf_guest_vcpu_add_code(&vm, &vcpu, 0, guest_mtrrs, NULL);
-	set_supported_cpuid(vm.kvm, vcpu.fd);
+	/* What KVM supports (so RDTSCP/RDPID show when the host has them). */
+	kvmf_vcpu_set_supported_cpuid(vm.kvm, vcpu.fd);
 	KVMF_ASSERT_EQ(kvmf_guest_run_ucall(&vm, &vcpu, &uc), UCALL_SYNC);
 	KVMF_ASSERT_EQ(host_get_msr(MSR_MTRR_DEF_TYPE), 0xc06);
 	KVMF_ASSERT_EQ(host_get_msr(MSR_MTRR_PHYS_BASE0), 0x80000006);

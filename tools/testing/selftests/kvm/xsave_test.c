@@ -42,27 +42,14 @@
 
 static struct kvmf_guest_vm vm;
 static struct kvmf_guest_vcpu vcpu;
-static struct {
-	struct kvm_cpuid2 hdr;
-	struct kvm_cpuid_entry2 entries[256];
-} supported;
+/* KVM_GET_SUPPORTED_CPUID's table, read once. */
+static const struct kvm_cpuid2 *supported;
 /* Where component 2 sits in the standard format (CPUID 0xD.2 EBX). */
 static uint32_t ymm_offset;
 
 static const struct kvm_cpuid_entry2 *find_leaf(uint32_t leaf, uint32_t index)
 {
-	unsigned int i;
-
-	for (i = 0; i < supported.hdr.nent; i++)
-		if (supported.entries[i].function == leaf && supported.entries[i].index == index)
-			return &supported.entries[i];
-	return NULL;
-}
-
-static void read_supported(void)
-{
-	supported.hdr.nent = ARRAY_SIZE(supported.entries);
-	KVMF_CHECK(ioctl(kvmf_open_dev(), KVM_GET_SUPPORTED_CPUID, &supported));
+	return kvmf_cpuid_entry(supported, leaf, index);
 }
 
 static bool avx_offered(void)
@@ -134,7 +121,7 @@ static void create_guest(void (*fn)(void *arg))
 	kvmf_guest_vm_create(&vm, KVMF_GUEST_PROGRAM_RAM);
 	kvmf_guest_load_program(&vm);
 	kvmf_guest_vcpu_add_code(&vm, &vcpu, 0, fn, NULL);
-	KVMF_CHECK(ioctl(vcpu.fd, KVM_SET_CPUID2, &supported));
+	KVMF_CHECK(ioctl(vcpu.fd, KVM_SET_CPUID2, supported));
 }
 
 #define expect_sync(a0, a1, a2)	KVMF_GUEST_EXPECT_SYNC(&vm, &vcpu, a0, a1, a2)
@@ -320,7 +307,7 @@ static void test_set_xcrs(void)
 		kvmf_skip("AVX not offered");
 	kvmf_guest_vm_create(&vm, KVMF_GUEST_MIN_RAM);
 	kvmf_guest_vcpu_add(&vm, &vcpu, 0);
-	KVMF_CHECK(ioctl(vcpu.fd, KVM_SET_CPUID2, &supported));
+	KVMF_CHECK(ioctl(vcpu.fd, KVM_SET_CPUID2, supported));
 	xcrs.xcrs[0].value = XCR0_FP | XCR0_SSE | XCR0_YMM;
 	KVMF_CHECK(ioctl(vcpu.fd, KVM_SET_XCRS, &xcrs));
 	xcrs.xcrs[0].value = XCR0_FP | XCR0_YMM;
@@ -342,6 +329,6 @@ static const struct kvmf_test tests[] = {
 
 int main(void)
 {
-	read_supported();
+	supported = kvmf_supported_cpuid(kvmf_open_dev());
 	return kvmf_test_main("xsave", tests, ARRAY_SIZE(tests));
 }

@@ -30,6 +30,18 @@ bool kvmf_host_is_qemu_tcg(void);
 int kvmf_vcpu_try_set_msr(int vcpu_fd, uint32_t index, uint64_t value);
 uint64_t kvmf_vcpu_get_msr(int vcpu_fd, uint32_t index);
 
+struct kvm_cpuid2;
+struct kvm_cpuid_entry2;
+/*
+ * KVM_GET_SUPPORTED_CPUID's table, in a buffer of the library's that the
+ * next call fills again; the entry for @leaf.@index of a table, or NULL;
+ * and a vCPU given the supported table with KVM_SET_CPUID2.
+ */
+const struct kvm_cpuid2 *kvmf_supported_cpuid(int kvm_fd);
+const struct kvm_cpuid_entry2 *kvmf_cpuid_entry(const struct kvm_cpuid2 *t, uint32_t leaf,
+						uint32_t index);
+void kvmf_vcpu_set_supported_cpuid(int kvm_fd, int vcpu_fd);
+
 /*
  * Guest physical addresses AMD-compatible CPUs reserve for HyperTransport
  * just below 1 TiB: memory placed there does not behave as memory.

@@ -74,6 +74,37 @@ uint64_t kvmf_vcpu_get_msr(int vcpu_fd, uint32_t index)
 	return m.entry.data;
 }
 
+/* As many entries as KVM accepts in one table. */
+#define KVMF_MAX_CPUID_ENTRIES	256
+
+const struct kvm_cpuid2 *kvmf_supported_cpuid(int kvm_fd)
+{
+	static struct {
+		struct kvm_cpuid2 hdr;
+		struct kvm_cpuid_entry2 entries[KVMF_MAX_CPUID_ENTRIES];
+	} table;
+
+	table.hdr.nent = KVMF_MAX_CPUID_ENTRIES;
+	KVMF_CHECK(ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, &table));
+	return &table.hdr;
+}
+
+const struct kvm_cpuid_entry2 *kvmf_cpuid_entry(const struct kvm_cpuid2 *t, uint32_t leaf,
+						uint32_t index)
+{
+	uint32_t i;
+
+	for (i = 0; i < t->nent; i++)
+		if (t->entries[i].function == leaf && t->entries[i].index == index)
+			return &t->entries[i];
+	return NULL;
+}
+
+void kvmf_vcpu_set_supported_cpuid(int kvm_fd, int vcpu_fd)
+{
+	KVMF_CHECK(ioctl(vcpu_fd, KVM_SET_CPUID2, kvmf_supported_cpuid(kvm_fd)));
+}
+
 uint64_t kvmf_max_guest_gfn(void)
 {
 	uint32_t eax, ebx, ecx, edx, bits = 36;

@@ -37,48 +37,21 @@ struct kvmf_svm *kvmf_svm_alloc(struct kvmf_guest_vm *vm)
 	return (struct kvmf_svm *)gpa;
 }
 
-#define MAX_CPUID_ENTRIES	256
-
-struct cpuid_table {
-	struct kvm_cpuid2 hdr;
-	struct kvm_cpuid_entry2 entries[MAX_CPUID_ENTRIES];
-};
-
-static void get_supported_cpuid(int kvm_fd, struct cpuid_table *t)
-{
-	t->hdr.nent = MAX_CPUID_ENTRIES;
-	KVMF_CHECK(ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, t));
-}
-
-static const struct kvm_cpuid_entry2 *cpuid_find(const struct cpuid_table *t, uint32_t fn)
-{
-	uint32_t i;
-
-	for (i = 0; i < t->hdr.nent; i++)
-		if (t->entries[i].function == fn && t->entries[i].index == 0)
-			return &t->entries[i];
-	return NULL;
-}
-
 void kvmf_svm_set_cpuid(struct kvmf_guest_vm *vm, struct kvmf_guest_vcpu *vcpu)
 {
-	static struct cpuid_table t;
-	const struct kvm_cpuid_entry2 *e;
+	const struct kvm_cpuid2 *t = kvmf_supported_cpuid(vm->kvm);
+	const struct kvm_cpuid_entry2 *e = kvmf_cpuid_entry(t, 0x80000001, 0);
 
-	get_supported_cpuid(vm->kvm, &t);
-	e = cpuid_find(&t, 0x80000001);
 	if (!e || !(e->ecx & CPUID_EXT1_ECX_SVM))
 		kvmf_skip("KVM_GET_SUPPORTED_CPUID has no SVM: no nested SVM here");
-	KVMF_CHECK(ioctl(vcpu->fd, KVM_SET_CPUID2, &t));
+	KVMF_CHECK(ioctl(vcpu->fd, KVM_SET_CPUID2, t));
 }
 
 uint32_t kvmf_svm_supported_features(int kvm_fd)
 {
-	static struct cpuid_table t;
-	const struct kvm_cpuid_entry2 *e;
+	const struct kvm_cpuid_entry2 *e = kvmf_cpuid_entry(kvmf_supported_cpuid(kvm_fd),
+							    0x8000000a, 0);
 
-	get_supported_cpuid(kvm_fd, &t);
-	e = cpuid_find(&t, 0x8000000a);
 	return e ? e->edx : 0;
 }
 

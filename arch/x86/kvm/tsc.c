@@ -9,7 +9,9 @@
  * from another host of the same model, say).  KVM without scaling accepts
  * faster rates too and pushes the guest's TSC forward at each entry, which
  * only approximates them; kvmfork refuses them instead.  A refused rate
- * changes nothing (KVM keeps it as the vCPU's rate even while refusing it).
+ * changes nothing (KVM keeps it as the vCPU's rate even while refusing it),
+ * and the VM's rate follows the same rule (KVM takes any rate for the VM,
+ * which its vCPUs then cannot have).
  *
  * Locking: the vCPU's rate under vcpu->mutex; the VM's under vm->lock,
  * read at vCPU creation.

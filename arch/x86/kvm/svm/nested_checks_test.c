@@ -182,35 +182,34 @@ static void nested_checks_controls_test(struct kunit *test)
  * The last byte of the IOPM (12 KiB) and MSRPM (8 KiB) must lie below
  * 2^MAXPHYADDR; the low 12 bits of their addresses are ignored.
  */
-static void nc_maps_check(struct kunit *test, const struct svm_nested_limits *l)
+/* One map at @base (@bytes long) in a VMCB12 @v whose other fields are valid. */
+static void nc_map_check(struct kunit *test, const struct svm_nested_limits *l,
+			 struct vmcb *v, u64 *base, u64 bytes, const char *name)
 {
-	struct vmcb *v = nc_vmcb12_alloc(test);
-	struct vmcb_control_area *c = &v->control;
 	const u64 top = BIT_ULL(l->phys_bits);
 	unsigned int pb = l->phys_bits;
 
-	c->iopm_base_pa = top - NC_IOPM_BYTES;
-	KUNIT_EXPECT_TRUE_MSG(test, svm_nested_controls_valid(l, c), "IOPM ends at 2^%u", pb);
-	c->iopm_base_pa = top - NC_IOPM_BYTES + 0xfff;
-	KUNIT_EXPECT_TRUE_MSG(test, svm_nested_controls_valid(l, c),
-			      "IOPM ends at 2^%u, low bits set", pb);
-	c->iopm_base_pa = top - NC_IOPM_BYTES + 0x1000;
-	KUNIT_EXPECT_FALSE_MSG(test, svm_nested_controls_valid(l, c),
-			       "IOPM ends 4 KiB past 2^%u", pb);
-	c->iopm_base_pa = top;
-	KUNIT_EXPECT_FALSE_MSG(test, svm_nested_controls_valid(l, c), "IOPM at 2^%u", pb);
-
 	nc_vmcb12_init(v);
-	c->msrpm_base_pa = top - NC_MSRPM_BYTES;
-	KUNIT_EXPECT_TRUE_MSG(test, svm_nested_controls_valid(l, c), "MSRPM ends at 2^%u", pb);
-	c->msrpm_base_pa = top - NC_MSRPM_BYTES + 0xfff;
-	KUNIT_EXPECT_TRUE_MSG(test, svm_nested_controls_valid(l, c),
-			      "MSRPM ends at 2^%u, low bits set", pb);
-	c->msrpm_base_pa = top - NC_MSRPM_BYTES + 0x1000;
-	KUNIT_EXPECT_FALSE_MSG(test, svm_nested_controls_valid(l, c),
-			       "MSRPM ends 4 KiB past 2^%u", pb);
-	c->msrpm_base_pa = top;
-	KUNIT_EXPECT_FALSE_MSG(test, svm_nested_controls_valid(l, c), "MSRPM at 2^%u", pb);
+	*base = top - bytes;
+	KUNIT_EXPECT_TRUE_MSG(test, svm_nested_controls_valid(l, &v->control),
+			      "%s ends at 2^%u", name, pb);
+	*base = top - bytes + 0xfff;
+	KUNIT_EXPECT_TRUE_MSG(test, svm_nested_controls_valid(l, &v->control),
+			      "%s ends at 2^%u, low bits set", name, pb);
+	*base = top - bytes + 0x1000;
+	KUNIT_EXPECT_FALSE_MSG(test, svm_nested_controls_valid(l, &v->control),
+			       "%s ends 4 KiB past 2^%u", name, pb);
+	*base = top;
+	KUNIT_EXPECT_FALSE_MSG(test, svm_nested_controls_valid(l, &v->control),
+			       "%s at 2^%u", name, pb);
+}
+
+static void nc_maps_check(struct kunit *test, const struct svm_nested_limits *l)
+{
+	struct vmcb *v = nc_vmcb12_alloc(test);
+
+	nc_map_check(test, l, v, &v->control.iopm_base_pa, NC_IOPM_BYTES, "IOPM");
+	nc_map_check(test, l, v, &v->control.msrpm_base_pa, NC_MSRPM_BYTES, "MSRPM");
 }
 
 static void nested_checks_permission_maps_test(struct kunit *test)

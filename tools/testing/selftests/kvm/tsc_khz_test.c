@@ -140,6 +140,7 @@ static void test_vcpu_set(void)
 static void test_vm_set(void)
 {
 	long host;
+	int r;
 
 	kvmf_guest_vm_create(&vm, KVMF_GUEST_MIN_RAM);
 	host = ioctl(vm.fd, KVM_GET_TSC_KHZ, 0);
@@ -150,6 +151,21 @@ static void test_vm_set(void)
 	KVMF_ASSERT_EQ(ioctl(vcpu.fd, KVM_GET_TSC_KHZ, 0), host + 100);
 	KVMF_ASSERT_EQ(ioctl(vm.fd, KVM_SET_TSC_KHZ, 0), 0);
 	KVMF_ASSERT_EQ(ioctl(vm.fd, KVM_GET_TSC_KHZ, 0), host);
+
+	/*
+	 * A rate no vCPU could have without scaling: kvmfork refuses it and
+	 * keeps the VM's; KVM 6.1 takes it for the VM (and fails to give it to
+	 * the vCPUs created after).
+	 */
+	r = ioctl(vm.fd, KVM_SET_TSC_KHZ, host / 2);
+	if (is_kvmfork()) {
+		KVMF_ASSERT_EQ(r, -1);
+		KVMF_ASSERT_EQ(errno, EINVAL);
+		KVMF_ASSERT_EQ(ioctl(vm.fd, KVM_GET_TSC_KHZ, 0), host);
+	} else {
+		KVMF_ASSERT_EQ(r, 0);
+		KVMF_ASSERT_EQ(ioctl(vm.fd, KVM_GET_TSC_KHZ, 0), host / 2);
+	}
 }
 
 /* The guest's TSC, read with RDTSC, runs at the rate KVM_GET_TSC_KHZ says. */

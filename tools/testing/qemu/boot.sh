@@ -37,22 +37,15 @@ mon=/tmp/qemu-boot-monitor
 
 [ -r "$initrd" ] || { echo "boot.sh: no $initrd (run tools/testing/qemu/make-initramfs.sh)"; exit 1; }
 
+. "$here/dump-threads.sh"
+
 # What the hung QEMU is doing.  The monitor answers only if no vCPU thread
 # holds QEMU's big lock, hence the timeout on reading its answers.
 dump_hang()
 {
-	local pid=$1 t c
+	local pid=$1 c
 
-	echo "# ----- QEMU hung: threads (state, user ticks, system ticks) -----"
-	for t in /proc/"$pid"/task/*; do
-		echo "# thread ${t##*/}: $(cut -d' ' -f3,14,15 "$t/stat")"
-		sed 's/^/#   /' "$t/stack" 2>/dev/null
-	done
-	if command -v gdb >/dev/null; then
-		echo "# ----- user stacks -----"
-		timeout 60 gdb -p "$pid" -batch -ex "thread apply all bt 12" 2>&1 |
-			grep -E '^Thread|^#' | sed 's/^/#   /'
-	fi
+	dump_threads "$pid"
 	echo "# ----- QEMU monitor -----"
 	timeout 40 cat "$mon.out" >/tmp/qemu-boot-monitor.log &
 	for c in "info status" "info cpus" "info registers -a" "info pic" "info lapic" "info irq"; do

@@ -191,6 +191,20 @@ void kvmf_x86_kick_vcpus(struct kvmf_vm *vm)
 	}
 }
 
+/*
+ * Asked by the vendor's entry path with interrupts off, right before it
+ * would enter the guest: a signal or a reschedule that came since the run
+ * loop last looked (an interrupt handler, or another CPU, set the flag)
+ * must not wait for the guest's next exit, which may be a whole host tick
+ * away.  From here to VMRUN interrupts stay off, and an IPI a remote
+ * signaller sends after this check makes the entry exit at once.
+ */
+bool kvmf_x86_entry_must_wait(void)
+{
+	lockdep_assert_irqs_disabled();
+	return signal_pending(current) || need_resched();
+}
+
 /* General-purpose registers, RIP and RFLAGS as RESET or INIT leaves them. */
 void kvmf_x86_reset_regs(struct kvmf_vcpu *vcpu)
 {
@@ -328,13 +342,21 @@ static int kvmf_x86_vcpu_run_loop(struct kvmf_vcpu *vcpu)
 	vcpu->arch.has_run = true;
 
 	for (;;) {
+		/*
+		 * The guest never keeps the host from scheduling: schedule()
+		 * rather than cond_resched(), which is empty under preempt=full
+		 * and would leave the entry path below refusing to enter until
+		 * the next tick.  Before the signal check: whoever runs
+		 * meanwhile may signal this thread (QEMU's I/O thread kicks
+		 * its vCPU thread with SIG_IPI).
+		 */
+		if (need_resched())
+			schedule();
 		if (signal_pending(current)) {
 			vcpu->run->exit_reason = KVM_EXIT_INTR;
 			r = -EINTR;
 			break;
 		}
-		/* The guest never keeps the host from scheduling. */
-		cond_resched();
 
 		r = kvmf_x86_vendor->vcpu_run_once(vcpu);
 		if (r != KVMF_EXIT_RESUME)

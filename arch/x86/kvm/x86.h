@@ -102,6 +102,7 @@ extern const struct kvmf_x86_vendor_ops *kvmf_x86_vendor;
 
 /* arch/x86/kvm/x86.c: services for vendor backends. */
 void kvmf_x86_kick_vcpus(struct kvmf_vm *vm);
+bool kvmf_x86_entry_must_wait(void);
 void kvmf_x86_reset_regs(struct kvmf_vcpu *vcpu);
 int kvmf_x86_internal_error(struct kvmf_vcpu *vcpu, u32 suberror, unsigned int ndata,
 			    const u64 *data);

@@ -108,8 +108,13 @@ int svm_vcpu_run_once(struct kvmf_vcpu *vcpu)
 	WRITE_ONCE(vcpu->arch.guest_cpu, cpu);
 	smp_mb();
 	svm_pick_asid(vcpu, cpu);
-	/* kvmfork's table changed since the shadow of L1's was checked: check it again. */
-	if (unlikely(svm_nested_npt_stale(vcpu))) {
+	/*
+	 * kvmfork's table changed since the shadow of L1's was checked (check
+	 * it again), or the thread must not enter the guest now: the run loop
+	 * acts on it.  An event already in EVENTINJ stays there for the next
+	 * entry, and KVM_GET_VCPU_EVENTS reads it from there.
+	 */
+	if (unlikely(svm_nested_npt_stale(vcpu) || kvmf_x86_entry_must_wait())) {
 		WRITE_ONCE(vcpu->arch.guest_cpu, -1);
 		local_irq_enable();
 		return KVMF_EXIT_RESUME;

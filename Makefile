@@ -34,7 +34,7 @@ DEBUG_KDIR ?= $(KVMF_CACHE)/debug-kernel/build
 DEBUG_OUT := build/debug
 DEBUG_LOG := $(DEBUG_OUT)/.build.log
 
-.PHONY: all modules check deps selftests test demo bench bench-mm clean kdir
+.PHONY: all modules check deps selftests test demo bench bench-mm qemu-boots clean kdir
 .PHONY: debug-kernel debug-modules cross
 all: modules
 
@@ -77,6 +77,14 @@ demo: deps
 		tools/vmm/kvmf-nested'
 	@tools/testing/qemu/make-initramfs.sh
 	@$(VM) --mem 1G -- tools/testing/qemu/boot.sh
+
+# QEMU's Linux boot with each command line of boot-shapes.sh, BOOTS times
+# each (default 2), on kvmfork and stock, in the 3 GiB test VM of issue 13.
+BOOTS ?= 2
+qemu-boots: deps
+	@$(MAKE) --no-print-directory modules
+	@tools/testing/qemu/make-initramfs.sh
+	@$(VM) --no-module --mem 3G --timeout 3000 -- tools/testing/qemu/boot-shapes.sh $(BOOTS)
 
 bench: deps
 	@$(MAKE) --no-print-directory modules

@@ -33,7 +33,9 @@
 # (dump-threads.sh) and killed.  Prints each boot's time, each shape's
 # mean on both implementations and their ratio (a figure, not a verdict),
 # and "N passed, N failed".  KVMF_BOOT_IMPLS limits the implementations
-# (default "kvmfork stock").
+# (default "kvmfork stock"; "loaded" runs on whatever serves /dev/kvm, as
+# under kvmf-vm --kernel debug), KVMF_BOOT_KERNEL names the guest's kernel
+# (default the test VM's own, from /boot).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -50,7 +52,7 @@ else
 fi
 limit=${KVMF_BOOT_LIMIT:-150}
 read -r -a impls <<<"${KVMF_BOOT_IMPLS:-kvmfork stock}"
-kernel=/boot/vmlinuz-$(uname -r)
+kernel=${KVMF_BOOT_KERNEL:-/boot/vmlinuz-$(uname -r)}
 initrd=$top/build/qemu-guest/initramfs.gz
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -151,21 +153,19 @@ boot()
 
 for impl in "${impls[@]}"; do
 	echo "=== $impl"
-	if [ "$impl" = kvmfork ]; then
-		insmod "$top/kvmfork.ko" || exit 1
-	else
-		modprobe kvm_amd nested=1 || exit 1
-	fi
+	case $impl in
+	kvmfork)	insmod "$top/kvmfork.ko" || exit 1 ;;
+	stock)		modprobe kvm_amd nested=1 || exit 1 ;;
+	esac
 	for shape in "${shapes[@]}"; do
 		for ((i = 1; i <= boots; i++)); do
 			boot "$impl" "$shape" "$i"
 		done
 	done
-	if [ "$impl" = kvmfork ]; then
-		rmmod kvmfork
-	else
-		rmmod kvm_amd kvm
-	fi
+	case $impl in
+	kvmfork)	rmmod kvmfork ;;
+	stock)		rmmod kvm_amd kvm ;;
+	esac
 done
 
 echo "# mean boot time per shape (boots that passed), ms:"

@@ -104,7 +104,7 @@ done
 # monitor shape).  The other command lines users type, in the reported
 # 3 GiB test VM, are make qemu-boots: there the test VM itself still
 # freezes now and then under kvmfork (Documentation/qemu.rst, "The boot
-# hang"), which would fail every other run of this.
+# hang"), which would fail one run of this in several.
 stage "QEMU initramfs (host)" sh -c 'tools/testing/qemu/make-initramfs.sh && echo "1 passed, 0 failed"'
 stage "QEMU boots Linux to userspace: kvmfork, then stock" \
 	$vm --no-module --mem 1G -- tools/testing/qemu/boot-shapes.sh 1 monitor

@@ -70,6 +70,7 @@ boot()
 	local args=(-accel kvm -machine q35,kernel-irqchip=off -cpu qemu64 -smp 1
 		    -nodefaults -no-reboot -kernel "$kernel" -initrd "$initrd" -pidfile "$pidf")
 	local append='console=ttyS0 quiet panic=-1' expect=$marker mode start pid w
+	local qemu_out=$work/qemu.out
 	local hung=0 ms
 
 	case $shape in
@@ -77,14 +78,14 @@ boot()
 	tty-m256)	args+=(-m 256 -nographic -serial stdio); mode=tty ;;
 	tty-loud)	args+=(-m 512 -nographic -serial stdio); mode=tty
 			append='console=ttyS0 panic=-1' ;;
-	file)		args+=(-m 512 -display none -serial "file:$log"); mode=file
+	file)		args+=(-m 512 -display none -serial "file:$log"); mode=bg
 			append="$append kvmf_ticks=3" expect='KVMFORK-GUEST: tick 3' ;;
 	daemonize)	args+=(-m 512 -display none -serial "file:$log" -daemonize); mode=daemon ;;
 	monitor)	rm -f "$work/mon.in" "$work/mon.out"
 			mkfifo "$work/mon.in" "$work/mon.out"
 			args+=(-m 256 -nographic -vga none -serial stdio
 			       -chardev "pipe,id=mon0,path=$work/mon" -mon chardev=mon0)
-			mode=file ;;
+			mode=bg qemu_out=$log ;;
 	*)		echo "boot-shapes.sh: no shape '$shape' (${all_shapes[*]})"; exit 1 ;;
 	esac
 	args+=(-append "$append")
@@ -98,20 +99,14 @@ boot()
 		script -qefc "$(printf '%q ' qemu-system-x86_64 "${args[@]}")" /dev/null \
 			</dev/null >"$log" 2>&1 &
 		;;
-	file)
-		# The file shape's console is in the -serial file, the
-		# monitor shape's on QEMU's stdout.
-		if [ "$shape" = monitor ]; then
-			qemu-system-x86_64 "${args[@]}" </dev/null >"$log" 2>&1 &
-		else
-			qemu-system-x86_64 "${args[@]}" </dev/null >"$work/qemu.out" 2>&1 &
-		fi
+	bg)
+		qemu-system-x86_64 "${args[@]}" </dev/null >"$qemu_out" 2>&1 &
 		;;
 	daemon)
 		# The parent exits once the daemon is set up; the daemon is
 		# then followed by its pid file.
-		qemu-system-x86_64 "${args[@]}" </dev/null >"$work/qemu.out" 2>&1 ||
-			echo "# qemu -daemonize failed: $(head -c 300 "$work/qemu.out")"
+		qemu-system-x86_64 "${args[@]}" </dev/null >"$qemu_out" 2>&1 ||
+			echo "# qemu -daemonize failed: $(head -c 300 "$qemu_out")"
 		;;
 	esac
 	# QEMU (the tty shape's is a grandchild, the daemon an orphan) is
